@@ -1,0 +1,43 @@
+# PiMAE pre-training schedule (pimae_spec.md section 6): AdamW lr 1e-3 for an
+# effective batch of 256 (16 per GPU x 8 GPUs x 2 accumulation steps),
+# weight decay 0.05 without decay for biases, norms, tokens and embeddings,
+# 15 warm-up epochs from 1e-6 then cosine to 1e-6 at epoch 400, per iteration.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+        weight_decay=0.05),
+    accumulative_counts=2,
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={
+            'token': dict(decay_mult=0.0),
+            'pos_embed': dict(decay_mult=0.0),
+            'modality_embed': dict(decay_mult=0.0),
+        }))
+
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=15,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=385,
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=15,
+        end=400,
+        convert_to_iter_based=True),
+]
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+# lr 1e-3 was tuned for an effective batch of 256 = 8 GPUs x 16 x 2 steps
+auto_scale_lr = dict(enable=False, base_batch_size=128)
