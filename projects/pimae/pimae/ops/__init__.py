@@ -1,0 +1,20 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Point ops: FPS, KNN, gather and Chamfer distance.
+
+Every op has a pure torch path (used on CPU and as the test oracle); FPS and
+KNN use mmcv's CUDA kernels for CUDA tensors when mmcv was built with CUDA,
+and the NumPy FPS uses torch_quickfps when installed. Nothing here imports
+mmcv or mmdet3d at import time.
+"""
+from .chamfer_distance import chamfer_distance, chamfer_loss
+from .furthest_point_sample import (furthest_point_sample,
+                                    furthest_point_sample_numpy,
+                                    quickfps_available)
+from .gather_points import gather_points
+from .knn import knn
+
+__all__ = [
+    'furthest_point_sample', 'furthest_point_sample_numpy',
+    'quickfps_available', 'knn', 'gather_points', 'chamfer_distance',
+    'chamfer_loss'
+]
