@@ -130,11 +130,16 @@ def test_gradient_matches_closed_form_l2():
 def test_equals_mmdet3d_chamfer_distance():
     losses = pytest.importorskip('mmdet3d.models.losses')
     src, dst = random_pair(6, 32, 32, 19, torch.float32)
+    src.requires_grad_()
     loss_src, loss_dst = losses.ChamferDistance(
         mode='l2', reduction='mean', loss_src_weight=1.0,
         loss_dst_weight=1.0)(src, dst)
-    torch.testing.assert_close(
-        chamfer_loss(src, dst, 'l2'), loss_src + loss_dst)
+    ours = chamfer_loss(src, dst, 'l2')
+    torch.testing.assert_close(ours, loss_src + loss_dst)
+    their_grad, = torch.autograd.grad(loss_src + loss_dst, src)
+    our_grad, = torch.autograd.grad(ours, src)
+    torch.testing.assert_close(our_grad, their_grad)
+    src = src.detach()
     theirs = losses.chamfer_distance(src, dst, reduction='none')
     ours = chamfer_distance(src, dst, 'l2', 'none')
     for mine, other in zip(ours, theirs):
