@@ -11,7 +11,7 @@ from projects.pimae.pimae.engine.hooks import WeightsOnlyCheckpointHook
 
 def make_checkpoint():
     buffer = HistoryBuffer(max_length=5)
-    for value, count in ((0.5, 1), (np.float32(0.25), 2), (1.5, 1)):
+    for value, count in ((0.5, 1), (0.25, 2), (1.5, 1)):
         buffer.update(value, count)
     return {
         'meta': {'epoch': 3, 'seed': np.int64(7), 'dataset_meta': {
