@@ -13,6 +13,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # `projects.pimae.pimae` resolves without install
     sys.path.insert(0, ROOT)
 
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -104,8 +105,15 @@ def load_config(args: argparse.Namespace) -> Config:
             assert optim_wrapper == 'OptimWrapper', (
                 '`--amp` is only supported when the optimizer wrapper type is '
                 f'`OptimWrapper` but got {optim_wrapper}.')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+            if torch.cuda.is_available():
+                cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                cfg.optim_wrapper.loss_scale = 'dynamic'
+            else:  # MMEngine's AmpOptimWrapper needs a GPU
+                cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
+                print_log(
+                    'CUDA is not available: --amp uses bfloat16 autocast on '
+                    'CPU (BF16AutocastOptimWrapper).',
+                    logger='current')
 
     if args.sync_bn != 'none':
         cfg.sync_bn = args.sync_bn

@@ -1,3 +1,8 @@
+from .reconstruction_visualization_hook import ReconstructionVisualizationHook
+from .stop_on_invalid_loss_hook import InvalidLossError, StopOnInvalidLossHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
-__all__ = ['WeightsOnlyCheckpointHook']
+__all__ = [
+    'InvalidLossError', 'ReconstructionVisualizationHook',
+    'StopOnInvalidLossHook', 'WeightsOnlyCheckpointHook'
+]
