@@ -1,0 +1,12 @@
+"""Paired point + image datasets of PiMAE; importing registers them (and the
+transforms) into mmdet3d's ``DATASETS`` / ``TRANSFORMS``."""
+from .bad_sample_error import BadSampleError, describe_sample
+from .sunrgbd_pretrain_dataset import SUNRGBDPretrainDataset
+from .transforms import *  # noqa: F401,F403
+
+__all__ = [
+    'BadSampleError', 'describe_sample', 'SUNRGBDPretrainDataset',
+    'CheckDepth2Img', 'FurthestPointSample',
+    'GlobalFlipRotScaleWithDepth2Img', 'LoadCheckedPointsFromFile',
+    'LoggedPointSample', 'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img'
+]

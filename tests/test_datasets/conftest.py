@@ -1,0 +1,112 @@
+"""Shared fixtures of the dataset tests: registration, a tiny generated
+SUN RGB-D and the real-format samples."""
+import copy
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.registry import init_default_scope
+
+import projects.pimae.pimae.datasets  # noqa: F401  (registers)
+from projects.pimae.pimae.datasets import synthetic_sunrgbd
+
+SAMPLES = (Path(__file__).parents[2] / '..' / 'shared' / 'data' /
+           'mmdet3d_samples').resolve()
+
+#: Small scenes (half the Kinect v2 size) keep the tests fast.
+DEMO_CFG = synthetic_sunrgbd.SceneConfig(
+    width=365, height=265, num_points=30000)
+
+PACK_META_KEYS = ('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
+                  'lidar_path', 'img_path', 'num_pts_feats', 'scale_factor',
+                  'flip', 'flip_direction', 'pcd_horizontal_flip',
+                  'pcd_rotation', 'pcd_rotation_angle', 'pcd_scale_factor',
+                  'transformation_3d_flow', 'box_type_3d', 'box_mode_3d')
+
+
+def pretrain_pipeline(augment: bool = True, force: bool = False,
+                      num_points: int = 2048) -> list:
+    """The PiMAE pre-training pipeline (as a config list).
+
+    Args:
+        augment (bool): Include the 3D augmentation and the image flip.
+        force (bool): Make every augmentation fire (probabilities 1).
+        num_points (int): Points after FPS.
+    """
+    pipeline = [
+        dict(type='LoadCheckedPointsFromFile', coord_type='DEPTH',
+             load_dim=6, use_dim=[0, 1, 2, 3, 4, 5], use_color=True),
+        dict(type='LoadImageFromFile'),
+        dict(type='CheckDepth2Img'),
+        dict(type='LoggedPointSample', num_points=20000),
+        dict(type='FurthestPointSample', num_points=num_points),
+        dict(type='ResizeWithDepth2Img', scale=(352, 256), keep_ratio=False),
+    ]
+    if augment:
+        pipeline += [
+            dict(type='GlobalFlipRotScaleWithDepth2Img',
+                 flip_ratio=1.0 if force else 0.5,
+                 rot_range=[-math.pi / 6, math.pi / 6],
+                 scale_range=[0.85, 1.15]),
+            dict(type='RandomImageFlipWithDepth2Img',
+                 prob=1.0 if force else 0.5),
+        ]
+    pipeline.append(
+        dict(type='Pack3DDetInputs', keys=['points', 'img'],
+             meta_keys=PACK_META_KEYS))
+    return copy.deepcopy(pipeline)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmdet3d_scope():
+    """Build pipelines in mmdet3d's registry scope, as configs do."""
+    init_default_scope('mmdet3d')
+
+
+@pytest.fixture(scope='session')
+def demo_root(tmp_path_factory) -> Path:
+    """Four generated scenes (3 train, 1 val) at 365x265."""
+    root = tmp_path_factory.mktemp('sunrgbd_demo')
+    synthetic_sunrgbd.generate_dataset(str(root), 4, seed=1, val_ratio=0.25,
+                                       cfg=DEMO_CFG)
+    return root
+
+
+@pytest.fixture(scope='session')
+def samples_root() -> Path:
+    """mmdet3d's real-format SUN RGB-D sample; skipped when absent."""
+    root = SAMPLES / 'sunrgbd'
+    if not (root / 'sunrgbd_infos.pkl').exists():
+        pytest.skip(f'real-format samples not found at {root}')
+    return root
+
+
+def load_bgr(path) -> np.ndarray:
+    """Read an image as mmcv does (BGR uint8)."""
+    import mmcv
+    return mmcv.imread(str(path))
+
+
+class _ListHandler(logging.Handler):
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def mm_log():
+    """Messages logged through mmengine's current logger during a test
+    (MMLogger does not propagate to the root logger, so ``caplog`` misses
+    them)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    handler = _ListHandler()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)

@@ -1,0 +1,174 @@
+"""Tests of the synthetic SUN RGB-D generator (geometry, format, seeds)."""
+import filecmp
+import io
+import os
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from projects.pimae.pimae.datasets import synthetic_sunrgbd as syn
+
+SMALL = syn.SceneConfig(width=160, height=120, num_points=3000)
+
+
+def _project(points: np.ndarray, depth2img: np.ndarray) -> tuple:
+    uvw = points[:, :3].astype(np.float64) @ np.asarray(depth2img).T
+    return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], uvw[:, 2]
+
+
+@pytest.fixture(scope='module')
+def small_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp('syn')
+    splits = syn.generate_dataset(str(root), 4, seed=3, val_ratio=0.25,
+                                  cfg=SMALL)
+    return root, splits
+
+
+def test_layout_and_split(small_dataset):
+    root, splits = small_dataset
+    assert len(splits['train']) == 3 and len(splits['val']) == 1
+    for split in ('train', 'val'):
+        with open(root / f'sunrgbd_infos_{split}.pkl', 'rb') as f:
+            ann = pickle.load(f)
+        assert ann['metainfo'] == dict(
+            categories={c: i for i, c in enumerate(syn.CLASSES)},
+            dataset='sunrgbd', info_version='1.1')
+        assert ann['data_list'] == splits[split]
+    names = sorted(os.listdir(root / 'points'))
+    assert names == [f'{i:06d}.bin' for i in range(1, 5)]
+    assert sorted(os.listdir(root / 'sunrgbd_trainval' / 'image')) == [
+        f'{i:06d}.jpg' for i in range(1, 5)]
+
+
+def test_info_matches_real_format(small_dataset):
+    """Same keys and value types as mmdet3d's converted real sample."""
+    real = syn_real_info()
+    if real is None:
+        pytest.skip('shared mmdet3d samples not available')
+    _, splits = small_dataset
+    info = splits['train'][0]
+    assert set(info) == set(real)
+    assert set(info['images']['CAM0']) == set(real['images']['CAM0'])
+    assert set(info['lidar_points']) == set(real['lidar_points'])
+    assert info['lidar_points']['num_pts_feats'] == 6
+    assert np.asarray(info['images']['CAM0']['depth2img']).shape == (3, 3)
+    assert isinstance(info['images']['CAM0']['depth2img'], list)
+    for inst in info['instances']:
+        assert set(inst) == set(real['instances'][0])
+        assert len(inst['bbox']) == 4 and len(inst['bbox_3d']) == 7
+
+
+def syn_real_info():
+    from pathlib import Path
+    path = (Path(__file__).parents[2] / '..' / 'shared' / 'data' /
+            'mmdet3d_samples' / 'sunrgbd' / 'sunrgbd_infos.pkl')
+    if not path.exists():
+        return None
+    with open(path, 'rb') as f:
+        return pickle.load(f)['data_list'][0]
+
+
+def test_points_project_onto_their_pixels(small_dataset):
+    root, splits = small_dataset
+    for info in splits['train'] + splits['val']:
+        cam = info['images']['CAM0']
+        points = np.fromfile(root / 'points' / info['lidar_points'][
+            'lidar_path'], dtype=np.float32).reshape(-1, 6)
+        assert len(points) == SMALL.num_points
+        assert np.isfinite(points).all()
+        assert points[:, 3:].min() >= 0 and points[:, 3:].max() <= 1
+        img = np.asarray(Image.open(root / 'sunrgbd_trainval' / 'image' /
+                                    cam['img_path']).convert('RGB'))
+        assert img.shape == (cam['height'], cam['width'], 3)
+        u, v, w = _project(points, cam['depth2img'])
+        assert (w > 0).all()
+        # 1-based pixel centres: integers within float32 rounding
+        assert np.abs(u - np.rint(u)).max() < 1e-2
+        assert np.abs(v - np.rint(v)).max() < 1e-2
+        cols, rows = np.rint(u).astype(int) - 1, np.rint(v).astype(int) - 1
+        assert cols.min() >= 0 and cols.max() < cam['width']
+        assert rows.min() >= 0 and rows.max() < cam['height']
+        # colours are the JPEG file's pixels exactly
+        np.testing.assert_allclose(points[:, 3:] * 255., img[rows, cols],
+                                   atol=1e-3)
+
+
+def test_annotations_valid(small_dataset):
+    _, splits = small_dataset
+    num = 0
+    for info in splits['train'] + splits['val']:
+        cam = info['images']['CAM0']
+        for inst in info['instances']:
+            num += 1
+            assert 0 <= inst['bbox_label_3d'] < len(syn.CLASSES)
+            assert inst['bbox_label'] == inst['bbox_label_3d']
+            x1, y1, x2, y2 = inst['bbox']
+            assert 0 <= x1 < x2 <= cam['width']
+            assert 0 <= y1 < y2 <= cam['height']
+            dx, dy, dz = inst['bbox_3d'][3:6]
+            assert min(dx, dy, dz) > 0.3 and max(dx, dy, dz) < 2.5
+    assert num > 0
+
+
+def test_deterministic_for_seed(tmp_path):
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    syn.generate_dataset(str(a), 2, seed=7, cfg=SMALL)
+    syn.generate_dataset(str(b), 2, seed=7, cfg=SMALL, workers=2)
+    syn.generate_dataset(str(c), 2, seed=8, cfg=SMALL)
+    files = ['points/000001.bin', 'points/000002.bin',
+             'sunrgbd_trainval/image/000001.jpg',
+             'sunrgbd_trainval/image/000002.jpg', 'sunrgbd_infos_train.pkl',
+             'sunrgbd_infos_val.pkl']
+    for name in files:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+    assert not filecmp.cmp(a / files[0], c / files[0], shallow=False)
+
+
+def test_render_geometry_depth_and_boxes():
+    """Depth map, object masks and gravity-centre boxes agree."""
+    cfg = syn.SceneConfig(width=200, height=150, num_objects=(4, 6))
+    scene = syn.render_scene(np.random.default_rng(11), cfg)
+    assert scene.image.shape == (150, 200, 3)
+    assert scene.image.std() > 10  # shaded and textured, not flat
+    assert len(scene.labels) > 0
+    # camera tilt is a rotation, depth2img = K F Rt^T
+    np.testing.assert_allclose(scene.Rt @ scene.Rt.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(
+        scene.depth2img, scene.K @ syn.FLIP_YZ @ scene.Rt.T)
+    points = syn.backproject(scene.depth, scene.image, scene.depth2img)
+    obj = scene.object_map.ravel()[scene.depth.ravel() > 0]
+    floor_z = None
+    for i, box in enumerate(scene.boxes_3d):
+        mine = points[obj == i, :3].astype(np.float64)
+        assert len(mine) > 0
+        centre, size, yaw = box[:3], box[3:6], box[6]
+        c, s = np.cos(yaw), np.sin(yaw)
+        d = mine - centre
+        local = np.stack([c * d[:, 0] + s * d[:, 1],
+                          -s * d[:, 0] + c * d[:, 1], d[:, 2]], axis=1)
+        assert (np.abs(local) <= size / 2 + 2e-3).all(), i
+        bottom = centre[2] - size[2] / 2
+        floor_z = bottom if floor_z is None else floor_z
+        assert abs(bottom - floor_z) < 1e-9  # all resting on the floor
+    # 2D boxes are the tight boxes of the object masks
+    for i, (x1, y1, x2, y2) in enumerate(scene.boxes_2d):
+        rows, cols = np.nonzero(scene.object_map == i)
+        assert (x1, y1, x2, y2) == (cols.min(), rows.min(), cols.max() + 1,
+                                    rows.max() + 1)
+
+
+def test_encode_decode_and_errors(tmp_path):
+    img = np.zeros((8, 8, 3), np.uint8)
+    img[:, 4:] = 200
+    jpeg = syn.encode_jpeg(img, 95)
+    assert np.asarray(Image.open(io.BytesIO(jpeg))).shape == (8, 8, 3)
+    with pytest.raises(ValueError, match='num_scenes'):
+        syn.generate_dataset(str(tmp_path), 0)
+    with pytest.raises(ValueError, match='val_ratio'):
+        syn.generate_dataset(str(tmp_path), 2, val_ratio=1.0)
+    depth = np.zeros((4, 4), np.float32)
+    with pytest.raises(ValueError, match='without depth'):
+        syn.backproject(depth, np.zeros((4, 4, 3), np.uint8), np.eye(3),
+                        np.array([0]))
