@@ -92,7 +92,7 @@ def load_bgr(path) -> np.ndarray:
 class _ListHandler(logging.Handler):
 
     def __init__(self):
-        super().__init__(level=logging.DEBUG)
+        super().__init__(level=logging.WARNING)
         self.messages = []
 
     def emit(self, record):
@@ -101,7 +101,7 @@ class _ListHandler(logging.Handler):
 
 @pytest.fixture
 def mm_log():
-    """Messages logged through mmengine's current logger during a test
+    """Warnings logged through mmengine's current logger during a test
     (MMLogger does not propagate to the root logger, so ``caplog`` misses
     them)."""
     from mmengine.logging import MMLogger
@@ -110,3 +110,53 @@ def mm_log():
     logger.addHandler(handler)
     yield handler.messages
     logger.removeHandler(handler)
+
+
+def scene_results(seed: int = 0, width: int = 240, height: int = 180,
+                  num_points: int = 4000) -> dict:
+    """Pipeline results of one rendered scene, as after loading.
+
+    Returns:
+        dict: ``points`` (DepthPoints with colour, sampled pixels),
+        ``img`` (BGR uint8, the rendered image without JPEG), ``img_shape``,
+        ``ori_shape``, ``depth2img`` (float64), ``sample_idx``,
+        ``lidar_points`` / ``img_path`` names.
+    """
+    from mmdet3d.structures import DepthPoints
+    rng = np.random.default_rng(seed)
+    cfg = synthetic_sunrgbd.SceneConfig(width=width, height=height)
+    scene = synthetic_sunrgbd.render_scene(rng, cfg)
+    valid = np.flatnonzero(scene.depth.ravel() > 0)
+    index = rng.choice(valid, min(num_points, len(valid)), replace=False)
+    points = synthetic_sunrgbd.backproject(scene.depth, scene.image,
+                                           scene.depth2img, index)
+    return dict(
+        points=DepthPoints(points, points_dim=6,
+                           attribute_dims=dict(color=[3, 4, 5])),
+        img=np.ascontiguousarray(scene.image[..., ::-1]),
+        img_shape=(height, width), ori_shape=(height, width),
+        depth2img=scene.depth2img.copy(), sample_idx=seed,
+        lidar_points=dict(lidar_path=f'points/{seed:06d}.bin'),
+        img_path=f'image/{seed:06d}.jpg')
+
+
+def colour_errors(results: dict) -> np.ndarray:
+    """Per-point max-channel colour error (0-255) between each point and the
+    pixel it projects to with ``results['depth2img']``; points projecting
+    outside the image get 255."""
+    from projects.pimae.pimae.geometry import points_in_image, project_points
+    points = results['points'].tensor.numpy().astype(np.float64)
+    img = results['img'][..., ::-1].astype(np.float64)  # BGR -> RGB
+    uv, depth = project_points(points[:, :3], results['depth2img'])
+    inside = points_in_image(uv, depth, img.shape[:2])
+    cols = np.clip(np.floor(uv[:, 0] + 0.5).astype(int), 0, img.shape[1] - 1)
+    rows = np.clip(np.floor(uv[:, 1] + 0.5).astype(int), 0, img.shape[0] - 1)
+    err = np.abs(img[rows, cols] - points[:, 3:] * 255.).max(axis=1)
+    return np.where(inside, err, 255.)
+
+
+def rows_in(rows, table) -> bool:
+    """Whether every row of ``rows`` (M, C) occurs exactly in ``table``
+    (N, C); tensors or arrays."""
+    rows, table = np.asarray(rows), np.asarray(table)
+    return bool((rows[:, None, :] == table[None]).all(-1).any(1).all())

@@ -172,3 +172,25 @@ def test_encode_decode_and_errors(tmp_path):
     with pytest.raises(ValueError, match='without depth'):
         syn.backproject(depth, np.zeros((4, 4, 3), np.uint8), np.eye(3),
                         np.array([0]))
+
+
+def test_box_convention_is_mmdet3d_depth_box():
+    """The generator's boxes, read as mmdet3d does (gravity centre, yaw
+    counter-clockwise from x), have the corners the renderer used."""
+    import torch
+    from mmdet3d.structures import DepthInstance3DBoxes
+    scene = syn.render_scene(np.random.default_rng(5),
+                             syn.SceneConfig(width=120, height=90,
+                                             num_objects=(5, 6)))
+    assert len(scene.boxes_3d) > 0
+    boxes = DepthInstance3DBoxes(torch.from_numpy(scene.boxes_3d),
+                                 origin=(0.5, 0.5, 0.5))
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1)
+                      for sz in (-1, 1)]) / 2.
+    for box, corners in zip(scene.boxes_3d, boxes.corners.numpy()):
+        c, s = np.cos(box[6]), np.sin(box[6])
+        rot = np.array([[c, -s, 0.], [s, c, 0.], [0., 0., 1.]])
+        mine = (signs * box[3:6]) @ rot.T + box[:3]
+        dist = np.linalg.norm(mine[:, None] - corners[None], axis=-1)
+        assert dist.min(axis=1).max() < 1e-5
+        assert dist.min(axis=0).max() < 1e-5
