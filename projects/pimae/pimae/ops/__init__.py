@@ -6,6 +6,7 @@ KNN use mmcv's CUDA kernels for CUDA tensors when mmcv was built with CUDA,
 and the NumPy FPS uses torch_quickfps when installed. Nothing here imports
 mmcv or mmdet3d at import time.
 """
+from .ball_query import ball_query
 from .chamfer_distance import chamfer_distance, chamfer_loss
 from .furthest_point_sample import (furthest_point_sample,
                                     furthest_point_sample_numpy,
@@ -18,3 +19,4 @@ __all__ = [
     'quickfps_available', 'knn', 'gather_points', 'chamfer_distance',
     'chamfer_loss'
 ]
+__all__ += ['ball_query']
