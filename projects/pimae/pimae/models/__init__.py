@@ -1,0 +1,11 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""PiMAE models; importing registers them into ``mmdet3d.registry.MODELS``."""
+from .algorithms import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
+from .tokenizers import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403

@@ -1,0 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .pimae import PiMAE
+
+__all__ = ['PiMAE']

@@ -1,0 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .pimae_encoder import PiMAEEncoder
+
+__all__ = ['PiMAEEncoder']

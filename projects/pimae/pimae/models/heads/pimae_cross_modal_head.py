@@ -1,0 +1,142 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Cross-modal head: point decoder predicts image-decoder features."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmdet3d.registry import MODELS
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from ...geometry import project_points, sample_patch_tokens
+from ..utils.weight_init import init_pimae_weights
+from .pimae_point_head import predict_per_point
+
+
+@MODELS.register_module()
+class PiMAECrossModalHead(BaseModule):
+    """Point-to-image feature regression (spec 2.8 and 4, ``loss_cross``).
+
+    A 1x1 ``Conv1d`` (``increase_dim_feat``) maps each masked-group feature
+    to ``group_size`` feature vectors; slot ``s`` predicts the image-decoder
+    feature at the projection of the group's ``s``-th ground-truth point (KNN
+    rank order, centre first). The target is sampled bilinearly from the
+    image decoder's output (after its norm) **without gradient**, so this
+    loss trains only the point side.
+
+    The ``compat_*`` options reproduce the original's sampling (see
+    :func:`pimae.geometry.sample_feature_map`): ``compat_swap_xy=True``,
+    ``compat_norm_size=(730, 530)`` and ``compat_upsample_size=(256, 352)``
+    together give the original's numbers; all off samples the patch-grid map
+    directly at the exact location. ``compat_upsample_size`` alone is the
+    original's (slower, nearly equivalent) upsample-then-sample path.
+
+    Args:
+        in_channels (int): Point decoder feature dimension. Defaults to 192.
+        feat_channels (int): Image decoder feature dimension (the target).
+            Defaults to 192.
+        group_size (int): Points per group S. Defaults to 32.
+        compat_swap_xy (bool): Sample at the transposed normalised location
+            like the original. Defaults to False.
+        compat_norm_size (tuple[float, float], optional): ``(width, height)``
+            normaliser of the original, (730, 530). Defaults to None.
+        compat_upsample_size (tuple[int, int], optional): ``(height, width)``
+            to upsample the feature map to before sampling, (256, 352) in the
+            original. Defaults to None.
+        loss (dict): Loss config. Defaults to
+            ``dict(type='mmdet.MSELoss', loss_weight=1.0)`` (mean over all
+            elements, as ``nn.MSELoss``).
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 in_channels: int = 192,
+                 feat_channels: int = 192,
+                 group_size: int = 32,
+                 compat_swap_xy: bool = False,
+                 compat_norm_size: Optional[Tuple[float, float]] = None,
+                 compat_upsample_size: Optional[Tuple[int, int]] = None,
+                 loss: dict = dict(type='mmdet.MSELoss', loss_weight=1.0),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.group_size = group_size
+        self.compat_swap_xy = compat_swap_xy
+        self.compat_norm_size = (
+            tuple(compat_norm_size) if compat_norm_size is not None else None)
+        self.compat_upsample_size = (
+            tuple(compat_upsample_size)
+            if compat_upsample_size is not None else None)
+        self.increase_dim_feat = nn.Conv1d(in_channels,
+                                           feat_channels * group_size, 1)
+        self.loss_module = MODELS.build(loss)
+
+    def init_weights(self) -> None:
+        """Truncated-normal conv (spec 2.9)."""
+        super().init_weights()
+        self.apply(init_pimae_weights)
+
+    def forward(self, pts_feat: Tensor) -> Tensor:
+        """Predict image features for every point of the masked groups.
+
+        Args:
+            pts_feat (Tensor): (B, M, in_channels) masked-group features.
+
+        Returns:
+            Tensor: (B, M, S, feat_channels) predictions.
+        """
+        return predict_per_point(self.increase_dim_feat, pts_feat,
+                                 self.group_size, self.feat_channels)
+
+    @torch.no_grad()
+    def construct_target(self, img_feat: Tensor, points: Tensor,
+                         depth2img: Tensor, grid_size: Sequence[int],
+                         img_shape: Sequence[int]) -> Tensor:
+        """Sample the (detached) image features at the points' projections.
+
+        Args:
+            img_feat (Tensor): (B, h * w, feat_channels) image decoder
+                features in row-major patch order.
+            points (Tensor): (B, M, S, 3) absolute xyz (depth frame) of the
+                masked groups' ground-truth points, KNN rank order.
+            depth2img (Tensor): (B, 3, 3) projection to 1-based pixels of the
+                network input image.
+            grid_size (Sequence[int]): (h, w) of the patch grid.
+            img_shape (Sequence[int]): (H, W) of the network input image.
+
+        Returns:
+            Tensor: (B, M, S, feat_channels) targets without gradient.
+            Points projecting outside the image get (near) zero targets, as
+            ``grid_sample`` pads with zeros (the original's behaviour).
+        """
+        if img_feat.size(-1) != self.feat_channels:
+            raise ValueError(
+                f'image features have {img_feat.size(-1)} channels but the '
+                f'cross-modal head predicts {self.feat_channels}')
+        batch_size, num_masked, group_size = points.shape[:3]
+        uv, _ = project_points(
+            points.reshape(batch_size, -1, 3).detach(), depth2img)
+        target = sample_patch_tokens(
+            img_feat.detach(),
+            grid_size,
+            uv,
+            img_shape,
+            compat_swap_xy=self.compat_swap_xy,
+            compat_norm_size=self.compat_norm_size,
+            compat_upsample_size=self.compat_upsample_size)
+        return target.reshape(batch_size, num_masked, group_size, -1)
+
+    def loss(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Mean squared error over all elements.
+
+        Args:
+            pred (Tensor): (B, M, S, C) predictions.
+            target (Tensor): (B, M, S, C) detached targets.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if pred.shape != target.shape:
+            raise ValueError(f'cross-modal predictions {tuple(pred.shape)} do '
+                             f'not match the targets {tuple(target.shape)}')
+        return self.loss_module(pred, target)

@@ -1,0 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from .pimae_decoder import PiMAEDecoder
+
+__all__ = ['PiMAEDecoder']
