@@ -246,3 +246,15 @@ def test_train_step_with_the_data_preprocessor():
     assert batch['inputs']['imgs'].shape == (2, 3, 64, 96)
     results = model.val_step(data)
     assert results[0].reconstruction.img_rec.shape == (3, 64, 96)
+
+
+def test_losses_under_bf16_autocast():
+    """The --amp path: losses are float32 and backprop."""
+    torch.manual_seed(0)
+    model = build_model()
+    inputs, samples = make_batch()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(inputs, samples)
+    for key, value in losses.items():
+        assert value.dtype == torch.float32 and torch.isfinite(value), key
+    sum(v for k, v in losses.items() if 'loss' in k).backward()

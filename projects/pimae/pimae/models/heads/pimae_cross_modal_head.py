@@ -134,9 +134,9 @@ class PiMAECrossModalHead(BaseModule):
             target (Tensor): (B, M, S, C) detached targets.
 
         Returns:
-            Tensor: Scalar loss.
+            Tensor: Scalar loss, computed in float32 (also under autocast).
         """
         if pred.shape != target.shape:
             raise ValueError(f'cross-modal predictions {tuple(pred.shape)} do '
                              f'not match the targets {tuple(target.shape)}')
-        return self.loss_module(pred, target)
+        return self.loss_module(pred.float(), target.float())

@@ -84,9 +84,10 @@ class PiMAEImageHead(BaseModule):
             mask (Tensor): (B, L) bool or 0/1, 1 = masked.
 
         Returns:
-            Tensor: Scalar loss.
+            Tensor: Scalar loss, computed in float32 (also under autocast).
         """
-        target = self.construct_target(imgs)
+        pred = pred.float()
+        target = self.construct_target(imgs.float())
         if pred.shape != target.shape:
             raise ValueError(f'predicted patches {tuple(pred.shape)} do not '
                              f'match the target {tuple(target.shape)}')

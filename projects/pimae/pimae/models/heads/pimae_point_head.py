@@ -83,6 +83,9 @@ class PiMAEPointHead(BaseModule):
             target (Tensor): (B, M, S', 3) centre-relative ground truth.
 
         Returns:
-            Tensor: Scalar loss, averaged over all B * M groups.
+            Tensor: Scalar loss, averaged over all B * M groups, computed in
+            float32 (also under autocast).
         """
-        return self.loss_module(pred.flatten(0, 1), target.flatten(0, 1))
+        return self.loss_module(
+            pred.flatten(0, 1).float(),
+            target.flatten(0, 1).float())
