@@ -35,21 +35,32 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Generate synthetic SUN RGB-D scenes (points + images '
         '+ mmdet3d v1.x info files).')
-    parser.add_argument('--out-dir', default='data/sunrgbd_demo',
-                        help='dataset root to write')
+    parser.add_argument(
+        '--out-dir', default='data/sunrgbd_demo', help='dataset root to write')
     parser.add_argument('--num-scenes', type=int, default=100)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--val-ratio', type=float, default=0.2,
-                        help='fraction of scenes in sunrgbd_infos_val.pkl')
+    parser.add_argument(
+        '--val-ratio',
+        type=float,
+        default=0.2,
+        help='fraction of scenes in sunrgbd_infos_val.pkl')
     parser.add_argument('--width', type=int, default=730)
     parser.add_argument('--height', type=int, default=530)
-    parser.add_argument('--num-points', type=int, default=50000,
-                        help='points kept per scene (-1: every valid pixel)')
-    parser.add_argument('--workers', type=int, default=1,
-                        help='worker processes (output does not depend on '
-                        'it)')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='do not show a progress bar')
+    parser.add_argument(
+        '--num-points',
+        type=int,
+        default=50000,
+        help='points kept per scene (-1: every valid pixel)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=1,
+        help='worker processes (output does not depend on '
+        'it)')
+    parser.add_argument(
+        '--no-progress',
+        action='store_true',
+        help='do not show a progress bar')
     args = parser.parse_args(argv)
     if args.num_scenes <= 0:
         parser.error('--num-scenes must be positive')
@@ -88,8 +99,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         width=args.width, height=args.height, num_points=args.num_points)
     start = time.perf_counter()
     splits = synthetic_sunrgbd.generate_dataset(
-        args.out_dir, args.num_scenes, seed=args.seed,
-        val_ratio=args.val_ratio, cfg=cfg, workers=args.workers,
+        args.out_dir,
+        args.num_scenes,
+        seed=args.seed,
+        val_ratio=args.val_ratio,
+        cfg=cfg,
+        workers=args.workers,
         progress=None if args.no_progress else _progress(args.num_scenes))
     elapsed = time.perf_counter() - start
     for split, data_list in splits.items():

@@ -45,23 +45,40 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         description='Check an mmdet3d SUN RGB-D info file and its data.')
-    parser.add_argument('ann_file', help='info .pkl, e.g. '
-                        'data/sunrgbd/sunrgbd_infos_train.pkl')
-    parser.add_argument('--data-root', default=None,
-                        help='dataset root (default: the info file folder)')
+    parser.add_argument(
+        'ann_file',
+        help='info .pkl, e.g. '
+        'data/sunrgbd/sunrgbd_infos_train.pkl')
+    parser.add_argument(
+        '--data-root',
+        default=None,
+        help='dataset root (default: the info file folder)')
     parser.add_argument('--pts-prefix', default='points')
     parser.add_argument('--img-prefix', default='sunrgbd_trainval/image')
     parser.add_argument('--cam', default='CAM0')
     parser.add_argument('--load-dim', type=int, default=6)
-    parser.add_argument('--color-range', type=float, nargs=2,
-                        default=(0., 1.), metavar=('LOW', 'HIGH'))
-    parser.add_argument('--min-in-image', type=float, default=0.95,
-                        help='smallest acceptable fraction of a sample\'s '
-                        'points that project into its image')
-    parser.add_argument('--max-samples', type=int, default=None,
-                        help='check only the first N entries')
-    parser.add_argument('--show', type=int, default=20,
-                        help='problem lines to print (all are counted)')
+    parser.add_argument(
+        '--color-range',
+        type=float,
+        nargs=2,
+        default=(0., 1.),
+        metavar=('LOW', 'HIGH'))
+    parser.add_argument(
+        '--min-in-image',
+        type=float,
+        default=0.95,
+        help='smallest acceptable fraction of a sample\'s '
+        'points that project into its image')
+    parser.add_argument(
+        '--max-samples',
+        type=int,
+        default=None,
+        help='check only the first N entries')
+    parser.add_argument(
+        '--show',
+        type=int,
+        default=20,
+        help='problem lines to print (all are counted)')
     return parser.parse_args(argv)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 import projects.pimae.pimae.datasets  # noqa: F401  (registers)
 from projects.pimae.pimae.datasets import synthetic_sunrgbd
@@ -26,7 +26,8 @@ PACK_META_KEYS = ('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
                   'transformation_3d_flow', 'box_type_3d', 'box_mode_3d')
 
 
-def pretrain_pipeline(augment: bool = True, force: bool = False,
+def pretrain_pipeline(augment: bool = True,
+                      force: bool = False,
                       num_points: int = 2048) -> list:
     """The PiMAE pre-training pipeline (as a config list).
 
@@ -36,8 +37,12 @@ def pretrain_pipeline(augment: bool = True, force: bool = False,
         num_points (int): Points after FPS.
     """
     pipeline = [
-        dict(type='LoadCheckedPointsFromFile', coord_type='DEPTH',
-             load_dim=6, use_dim=[0, 1, 2, 3, 4, 5], use_color=True),
+        dict(
+            type='LoadCheckedPointsFromFile',
+            coord_type='DEPTH',
+            load_dim=6,
+            use_dim=[0, 1, 2, 3, 4, 5],
+            use_color=True),
         dict(type='LoadImageFromFile'),
         dict(type='CheckDepth2Img'),
         dict(type='LoggedPointSample', num_points=20000),
@@ -46,31 +51,37 @@ def pretrain_pipeline(augment: bool = True, force: bool = False,
     ]
     if augment:
         pipeline += [
-            dict(type='GlobalFlipRotScaleWithDepth2Img',
-                 flip_ratio=1.0 if force else 0.5,
-                 rot_range=[-math.pi / 6, math.pi / 6],
-                 scale_range=[0.85, 1.15]),
-            dict(type='RandomImageFlipWithDepth2Img',
-                 prob=1.0 if force else 0.5),
+            dict(
+                type='GlobalFlipRotScaleWithDepth2Img',
+                flip_ratio=1.0 if force else 0.5,
+                rot_range=[-math.pi / 6, math.pi / 6],
+                scale_range=[0.85, 1.15]),
+            dict(
+                type='RandomImageFlipWithDepth2Img',
+                prob=1.0 if force else 0.5),
         ]
     pipeline.append(
-        dict(type='Pack3DDetInputs', keys=['points', 'img'],
-             meta_keys=PACK_META_KEYS))
+        dict(
+            type='Pack3DDetInputs',
+            keys=['points', 'img'],
+            meta_keys=PACK_META_KEYS))
     return copy.deepcopy(pipeline)
 
 
 @pytest.fixture(scope='session', autouse=True)
 def mmdet3d_scope():
-    """Build pipelines in mmdet3d's registry scope, as configs do."""
-    init_default_scope('mmdet3d')
+    """Build pipelines in mmdet3d's registry scope, as configs do; the
+    previous default scope is restored afterwards."""
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        yield
 
 
 @pytest.fixture(scope='session')
 def demo_root(tmp_path_factory) -> Path:
     """Four generated scenes (3 train, 1 val) at 365x265."""
     root = tmp_path_factory.mktemp('sunrgbd_demo')
-    synthetic_sunrgbd.generate_dataset(str(root), 4, seed=1, val_ratio=0.25,
-                                       cfg=DEMO_CFG)
+    synthetic_sunrgbd.generate_dataset(
+        str(root), 4, seed=1, val_ratio=0.25, cfg=DEMO_CFG)
     return root
 
 
@@ -112,7 +123,9 @@ def mm_log():
     logger.removeHandler(handler)
 
 
-def scene_results(seed: int = 0, width: int = 240, height: int = 180,
+def scene_results(seed: int = 0,
+                  width: int = 240,
+                  height: int = 180,
                   num_points: int = 4000) -> dict:
     """Pipeline results of one rendered scene, as after loading.
 
@@ -131,11 +144,13 @@ def scene_results(seed: int = 0, width: int = 240, height: int = 180,
     points = synthetic_sunrgbd.backproject(scene.depth, scene.image,
                                            scene.depth2img, index)
     return dict(
-        points=DepthPoints(points, points_dim=6,
-                           attribute_dims=dict(color=[3, 4, 5])),
+        points=DepthPoints(
+            points, points_dim=6, attribute_dims=dict(color=[3, 4, 5])),
         img=np.ascontiguousarray(scene.image[..., ::-1]),
-        img_shape=(height, width), ori_shape=(height, width),
-        depth2img=scene.depth2img.copy(), sample_idx=seed,
+        img_shape=(height, width),
+        ori_shape=(height, width),
+        depth2img=scene.depth2img.copy(),
+        sample_idx=seed,
         lidar_points=dict(lidar_path=f'points/{seed:06d}.bin'),
         img_path=f'image/{seed:06d}.jpg')
 

@@ -13,12 +13,15 @@ from .conftest import pretrain_pipeline
 
 def _sample(num_points=2048, img_shape=(256, 352), name='a'):
     sample = Det3DDataSample()
-    sample.set_metainfo(dict(lidar_path=f'points/{name}.bin',
-                             img_path=f'image/{name}.jpg',
-                             depth2img=np.eye(3)))
+    sample.set_metainfo(
+        dict(
+            lidar_path=f'points/{name}.bin',
+            img_path=f'image/{name}.jpg',
+            depth2img=np.eye(3)))
     img = torch.randint(0, 256, (3, *img_shape), dtype=torch.uint8)
-    return dict(inputs=dict(points=torch.rand(num_points, 6), img=img),
-                data_samples=sample)
+    return dict(
+        inputs=dict(points=torch.rand(num_points, 6), img=img),
+        data_samples=sample)
 
 
 def test_registered_and_defaults():
@@ -63,9 +66,11 @@ def test_unexpected_image_shape_named():
 
 def test_with_real_pipeline_batch(demo_root):
     ds = DATASETS.build(
-        dict(type='SUNRGBDPretrainDataset', data_root=str(demo_root),
-             ann_file='sunrgbd_infos_train.pkl',
-             pipeline=pretrain_pipeline()))
+        dict(
+            type='SUNRGBDPretrainDataset',
+            data_root=str(demo_root),
+            ann_file='sunrgbd_infos_train.pkl',
+            pipeline=pretrain_pipeline()))
     batch = pseudo_collate([ds[0], ds[1]])
     out = PiMAEDataPreprocessor(expected_img_shape=(256, 352))(batch)
     assert out['inputs']['points'].shape == (2, 2048, 6)

@@ -18,8 +18,11 @@ from .conftest import pretrain_pipeline
 
 
 def build(root, ann_file='sunrgbd_infos_train.pkl', **kwargs):
-    cfg = dict(type='SUNRGBDPretrainDataset', data_root=str(root),
-               ann_file=ann_file, pipeline=pretrain_pipeline())
+    cfg = dict(
+        type='SUNRGBDPretrainDataset',
+        data_root=str(root),
+        ann_file=ann_file,
+        pipeline=pretrain_pipeline())
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -28,15 +31,17 @@ def test_is_registered_sunrgbd_subclass():
     assert DATASETS.get('SUNRGBDPretrainDataset') is SUNRGBDPretrainDataset
     assert issubclass(SUNRGBDPretrainDataset, SUNRGBDDataset)
     with pytest.raises(ValueError, match='max_bad_fraction'):
-        SUNRGBDPretrainDataset(data_root='x', ann_file='y',
-                               max_bad_fraction=0., lazy_init=True)
+        SUNRGBDPretrainDataset(
+            data_root='x', ann_file='y', max_bad_fraction=0., lazy_init=True)
 
 
 def test_real_format_sample_loads(samples_root):
     """mmdet3d's converted SUN RGB-D sample parses and runs through the
     pipeline (shapes only: its depth2img/image are known to be wrong)."""
-    ds = build(samples_root, ann_file='sunrgbd_infos.pkl',
-               pipeline=pretrain_pipeline(augment=True))
+    ds = build(
+        samples_root,
+        ann_file='sunrgbd_infos.pkl',
+        pipeline=pretrain_pipeline(augment=True))
     assert len(ds) == 1
     info = ds.get_data_info(0)
     assert info['depth2img'].shape == (3, 3)
@@ -59,13 +64,18 @@ def test_real_format_sample_loads(samples_root):
 def test_generated_info_loads_with_mmdet3d(demo_root):
     """The generated info files load with mmdet3d's own SUNRGBDDataset."""
     ds = SUNRGBDDataset(
-        data_root=str(demo_root), ann_file='sunrgbd_infos_train.pkl',
+        data_root=str(demo_root),
+        ann_file='sunrgbd_infos_train.pkl',
         pipeline=[
-            dict(type='LoadPointsFromFile', coord_type='DEPTH', load_dim=6,
-                 use_dim=[0, 1, 2, 3, 4, 5]),
+            dict(
+                type='LoadPointsFromFile',
+                coord_type='DEPTH',
+                load_dim=6,
+                use_dim=[0, 1, 2, 3, 4, 5]),
             dict(type='LoadAnnotations3D'),
-            dict(type='Pack3DDetInputs', keys=['points', 'gt_bboxes_3d',
-                                               'gt_labels_3d'])
+            dict(
+                type='Pack3DDetInputs',
+                keys=['points', 'gt_bboxes_3d', 'gt_labels_3d'])
         ])
     assert len(ds) == 3
     out = ds[0]
@@ -172,9 +182,11 @@ def _break(root, ann, case):
     raise ValueError(case)
 
 
-BAD_CASES = ['missing_points', 'truncated_points', 'points_width',
-             'nan_points', 'empty_points', 'missing_image', 'corrupt_image',
-             'missing_depth2img', 'singular_depth2img']
+BAD_CASES = [
+    'missing_points', 'truncated_points', 'points_width', 'nan_points',
+    'empty_points', 'missing_image', 'corrupt_image', 'missing_depth2img',
+    'singular_depth2img'
+]
 
 
 @pytest.mark.parametrize('case', BAD_CASES)
@@ -192,17 +204,20 @@ def test_bad_sample_raises_naming_it(demo_root, tmp_path, case):
     assert expected in message
 
 
-@pytest.mark.parametrize('case', ['nan_points', 'missing_depth2img',
-                                  'corrupt_image'])
-def test_skip_bad_samples_keeps_the_others(demo_root, tmp_path, case,
-                                           mm_log):
+@pytest.mark.parametrize('case',
+                         ['nan_points', 'missing_depth2img', 'corrupt_image'])
+def test_skip_bad_samples_keeps_the_others(demo_root, tmp_path, case, mm_log):
     root = tmp_path / 'data'
     ann = _copy_root(demo_root, root)
     _break(root, ann, case)
-    ds = build(root, pipeline=pretrain_pipeline(augment=False),
-               skip_bad_samples=True, max_bad_fraction=0.5)
-    paths = [ds[i]['data_samples'].metainfo['lidar_path']
-             for i in range(len(ds))]
+    ds = build(
+        root,
+        pipeline=pretrain_pipeline(augment=False),
+        skip_bad_samples=True,
+        max_bad_fraction=0.5)
+    paths = [
+        ds[i]['data_samples'].metainfo['lidar_path'] for i in range(len(ds))
+    ]
     assert all(not p.endswith('000002.bin') for p in paths)
     assert any(p.endswith('000001.bin') for p in paths)
     assert any(p.endswith('000003.bin') for p in paths)
@@ -216,8 +231,11 @@ def test_skip_gives_up_when_most_samples_are_bad(demo_root, tmp_path):
     for info in ann['data_list']:
         del info['images']['CAM0']['depth2img']
     _write_infos(root, ann)
-    ds = build(root, pipeline=pretrain_pipeline(augment=False),
-               skip_bad_samples=True, max_bad_fraction=0.5)
+    ds = build(
+        root,
+        pipeline=pretrain_pipeline(augment=False),
+        skip_bad_samples=True,
+        max_bad_fraction=0.5)
     with pytest.raises(RuntimeError, match='are unusable'):
         ds[0]
 

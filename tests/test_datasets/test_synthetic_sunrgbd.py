@@ -21,8 +21,8 @@ def _project(points: np.ndarray, depth2img: np.ndarray) -> tuple:
 @pytest.fixture(scope='module')
 def small_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp('syn')
-    splits = syn.generate_dataset(str(root), 4, seed=3, val_ratio=0.25,
-                                  cfg=SMALL)
+    splits = syn.generate_dataset(
+        str(root), 4, seed=3, val_ratio=0.25, cfg=SMALL)
     return root, splits
 
 
@@ -33,13 +33,18 @@ def test_layout_and_split(small_dataset):
         with open(root / f'sunrgbd_infos_{split}.pkl', 'rb') as f:
             ann = pickle.load(f)
         assert ann['metainfo'] == dict(
-            categories={c: i for i, c in enumerate(syn.CLASSES)},
-            dataset='sunrgbd', info_version='1.1')
+            categories={
+                c: i
+                for i, c in enumerate(syn.CLASSES)
+            },
+            dataset='sunrgbd',
+            info_version='1.1')
         assert ann['data_list'] == splits[split]
     names = sorted(os.listdir(root / 'points'))
     assert names == [f'{i:06d}.bin' for i in range(1, 5)]
     assert sorted(os.listdir(root / 'sunrgbd_trainval' / 'image')) == [
-        f'{i:06d}.jpg' for i in range(1, 5)]
+        f'{i:06d}.jpg' for i in range(1, 5)
+    ]
 
 
 def test_info_matches_real_format(small_dataset):
@@ -62,8 +67,9 @@ def test_info_matches_real_format(small_dataset):
 
 def syn_real_info():
     from pathlib import Path
-    path = (Path(__file__).parents[2] / '..' / 'shared' / 'data' /
-            'mmdet3d_samples' / 'sunrgbd' / 'sunrgbd_infos.pkl')
+    path = (
+        Path(__file__).parents[2] / '..' / 'shared' / 'data' /
+        'mmdet3d_samples' / 'sunrgbd' / 'sunrgbd_infos.pkl')
     if not path.exists():
         return None
     with open(path, 'rb') as f:
@@ -74,13 +80,15 @@ def test_points_project_onto_their_pixels(small_dataset):
     root, splits = small_dataset
     for info in splits['train'] + splits['val']:
         cam = info['images']['CAM0']
-        points = np.fromfile(root / 'points' / info['lidar_points'][
-            'lidar_path'], dtype=np.float32).reshape(-1, 6)
+        points = np.fromfile(
+            root / 'points' / info['lidar_points']['lidar_path'],
+            dtype=np.float32).reshape(-1, 6)
         assert len(points) == SMALL.num_points
         assert np.isfinite(points).all()
         assert points[:, 3:].min() >= 0 and points[:, 3:].max() <= 1
-        img = np.asarray(Image.open(root / 'sunrgbd_trainval' / 'image' /
-                                    cam['img_path']).convert('RGB'))
+        img = np.asarray(
+            Image.open(root / 'sunrgbd_trainval' / 'image' /
+                       cam['img_path']).convert('RGB'))
         assert img.shape == (cam['height'], cam['width'], 3)
         u, v, w = _project(points, cam['depth2img'])
         assert (w > 0).all()
@@ -91,8 +99,8 @@ def test_points_project_onto_their_pixels(small_dataset):
         assert cols.min() >= 0 and cols.max() < cam['width']
         assert rows.min() >= 0 and rows.max() < cam['height']
         # colours are the JPEG file's pixels exactly
-        np.testing.assert_allclose(points[:, 3:] * 255., img[rows, cols],
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            points[:, 3:] * 255., img[rows, cols], atol=1e-3)
 
 
 def test_annotations_valid(small_dataset):
@@ -117,10 +125,12 @@ def test_deterministic_for_seed(tmp_path):
     syn.generate_dataset(str(a), 2, seed=7, cfg=SMALL)
     syn.generate_dataset(str(b), 2, seed=7, cfg=SMALL, workers=2)
     syn.generate_dataset(str(c), 2, seed=8, cfg=SMALL)
-    files = ['points/000001.bin', 'points/000002.bin',
-             'sunrgbd_trainval/image/000001.jpg',
-             'sunrgbd_trainval/image/000002.jpg', 'sunrgbd_infos_train.pkl',
-             'sunrgbd_infos_val.pkl']
+    files = [
+        'points/000001.bin', 'points/000002.bin',
+        'sunrgbd_trainval/image/000001.jpg',
+        'sunrgbd_trainval/image/000002.jpg', 'sunrgbd_infos_train.pkl',
+        'sunrgbd_infos_val.pkl'
+    ]
     for name in files:
         assert filecmp.cmp(a / name, b / name, shallow=False), name
     assert not filecmp.cmp(a / files[0], c / files[0], shallow=False)
@@ -135,8 +145,8 @@ def test_render_geometry_depth_and_boxes():
     assert len(scene.labels) > 0
     # camera tilt is a rotation, depth2img = K F Rt^T
     np.testing.assert_allclose(scene.Rt @ scene.Rt.T, np.eye(3), atol=1e-12)
-    np.testing.assert_allclose(
-        scene.depth2img, scene.K @ syn.FLIP_YZ @ scene.Rt.T)
+    np.testing.assert_allclose(scene.depth2img,
+                               scene.K @ syn.FLIP_YZ @ scene.Rt.T)
     points = syn.backproject(scene.depth, scene.image, scene.depth2img)
     obj = scene.object_map.ravel()[scene.depth.ravel() > 0]
     floor_z = None
@@ -146,8 +156,9 @@ def test_render_geometry_depth_and_boxes():
         centre, size, yaw = box[:3], box[3:6], box[6]
         c, s = np.cos(yaw), np.sin(yaw)
         d = mine - centre
-        local = np.stack([c * d[:, 0] + s * d[:, 1],
-                          -s * d[:, 0] + c * d[:, 1], d[:, 2]], axis=1)
+        local = np.stack(
+            [c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1], d[:, 2]],
+            axis=1)
         assert (np.abs(local) <= size / 2 + 2e-3).all(), i
         bottom = centre[2] - size[2] / 2
         floor_z = bottom if floor_z is None else floor_z
@@ -179,12 +190,12 @@ def test_box_convention_is_mmdet3d_depth_box():
     counter-clockwise from x), have the corners the renderer used."""
     import torch
     from mmdet3d.structures import DepthInstance3DBoxes
-    scene = syn.render_scene(np.random.default_rng(5),
-                             syn.SceneConfig(width=120, height=90,
-                                             num_objects=(5, 6)))
+    scene = syn.render_scene(
+        np.random.default_rng(5),
+        syn.SceneConfig(width=120, height=90, num_objects=(5, 6)))
     assert len(scene.boxes_3d) > 0
-    boxes = DepthInstance3DBoxes(torch.from_numpy(scene.boxes_3d),
-                                 origin=(0.5, 0.5, 0.5))
+    boxes = DepthInstance3DBoxes(
+        torch.from_numpy(scene.boxes_3d), origin=(0.5, 0.5, 0.5))
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1)
                       for sz in (-1, 1)]) / 2.
     for box, corners in zip(scene.boxes_3d, boxes.corners.numpy()):

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = (ROOT / '..' / 'shared' / 'data' / 'mmdet3d_samples' /
            'sunrgbd').resolve()
 
-spec = importlib.util.spec_from_file_location(
-    'tool_data_check', ROOT / 'tools' / 'data_check.py')
+spec = importlib.util.spec_from_file_location('tool_data_check',
+                                              ROOT / 'tools' / 'data_check.py')
 data_check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(data_check)
 
@@ -26,9 +26,12 @@ spec.loader.exec_module(data_check)
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp('check')
     synthetic_sunrgbd.generate_dataset(
-        str(root), 3, seed=4, val_ratio=0.,
-        cfg=synthetic_sunrgbd.SceneConfig(width=96, height=72,
-                                          num_points=1000))
+        str(root),
+        3,
+        seed=4,
+        val_ratio=0.,
+        cfg=synthetic_sunrgbd.SceneConfig(
+            width=96, height=72, num_points=1000))
     return root
 
 
@@ -104,10 +107,15 @@ def test_real_format_sample_flags_its_known_defect(capsys):
 
 
 def test_runs_as_a_script(demo):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'data_check.py'),
-         str(demo / 'sunrgbd_infos_train.pkl'), '--max-samples', '2'],
-        cwd=demo, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    result = subprocess.run([
+        sys.executable,
+        str(ROOT / 'tools' / 'data_check.py'),
+        str(demo / 'sunrgbd_infos_train.pkl'), '--max-samples', '2'
+    ],
+                            cwd=demo,
+                            capture_output=True,
+                            text=True,
+                            timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'samples checked: 2, ok: 2' in result.stdout

@@ -52,8 +52,12 @@ from projects.pimae.pimae.datasets import synthetic_sunrgbd  # noqa: E402
 from projects.pimae.pimae.ops import quickfps_available  # noqa: E402
 
 PIPELINE = [
-    dict(type='LoadCheckedPointsFromFile', coord_type='DEPTH', load_dim=6,
-         use_dim=[0, 1, 2, 3, 4, 5], use_color=True),
+    dict(
+        type='LoadCheckedPointsFromFile',
+        coord_type='DEPTH',
+        load_dim=6,
+        use_dim=[0, 1, 2, 3, 4, 5],
+        use_color=True),
     dict(type='LoadImageFromFile'),
     dict(type='CheckDepth2Img'),
     dict(type='LoggedPointSample', num_points=20000),
@@ -61,10 +65,12 @@ PIPELINE = [
     dict(type='ResizeWithDepth2Img', scale=(352, 256), keep_ratio=False),
     dict(type='GlobalFlipRotScaleWithDepth2Img', flip_ratio=0.5),
     dict(type='RandomImageFlipWithDepth2Img', prob=0.5),
-    dict(type='Pack3DDetInputs', keys=['points', 'img'],
-         meta_keys=('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
-                    'lidar_path', 'img_path', 'flip', 'pcd_horizontal_flip',
-                    'pcd_rotation_angle', 'pcd_scale_factor')),
+    dict(
+        type='Pack3DDetInputs',
+        keys=['points', 'img'],
+        meta_keys=('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
+                   'lidar_path', 'img_path', 'flip', 'pcd_horizontal_flip',
+                   'pcd_rotation_angle', 'pcd_scale_factor')),
 ]
 
 
@@ -72,17 +78,25 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark synthetic data generation and the PiMAE '
         'pre-training data pipeline.')
-    parser.add_argument('--num-scenes', type=int, default=20,
-                        help='scenes to generate (and to run through the '
-                        'pipeline: the train split)')
+    parser.add_argument(
+        '--num-scenes',
+        type=int,
+        default=20,
+        help='scenes to generate (and to run through the '
+        'pipeline: the train split)')
     parser.add_argument('--width', type=int, default=730)
     parser.add_argument('--height', type=int, default=530)
-    parser.add_argument('--workers', type=int, default=2,
-                        help='processes for the parallel generation run')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='timed passes over the dataset')
-    parser.add_argument('--out-dir', default=None,
-                        help='where to generate (default: a temp folder)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=2,
+        help='processes for the parallel generation run')
+    parser.add_argument(
+        '--repeats', type=int, default=3, help='timed passes over the dataset')
+    parser.add_argument(
+        '--out-dir',
+        default=None,
+        help='where to generate (default: a temp folder)')
     return parser.parse_args()
 
 
@@ -101,8 +115,8 @@ class TimedTransform:
         return out
 
 
-def bench_generation(out_dir: str, args: argparse.Namespace
-                     ) -> Tuple[float, float]:
+def bench_generation(out_dir: str,
+                     args: argparse.Namespace) -> Tuple[float, float]:
     """Generate the scenes with 1 and ``--workers`` processes.
 
     Returns:
@@ -113,14 +127,14 @@ def bench_generation(out_dir: str, args: argparse.Namespace
     times = []
     for workers in (1, args.workers):
         start = time.perf_counter()
-        synthetic_sunrgbd.generate_dataset(out_dir, args.num_scenes, seed=0,
-                                           cfg=cfg, workers=workers)
+        synthetic_sunrgbd.generate_dataset(
+            out_dir, args.num_scenes, seed=0, cfg=cfg, workers=workers)
         times.append((time.perf_counter() - start) / args.num_scenes)
     return times[0], times[1]
 
 
-def bench_pipeline(data_root: str, pipeline: list, repeats: int
-                   ) -> Tuple[float, Dict[str, float], int]:
+def bench_pipeline(data_root: str, pipeline: list,
+                   repeats: int) -> Tuple[float, Dict[str, float], int]:
     """Run the train split through ``pipeline`` in this process.
 
     Returns:
@@ -128,9 +142,11 @@ def bench_pipeline(data_root: str, pipeline: list, repeats: int
         transform (keyed by class name), number of samples per pass.
     """
     dataset = DATASETS.build(
-        dict(type='SUNRGBDPretrainDataset', data_root=data_root,
-             ann_file='sunrgbd_infos_train.pkl',
-             pipeline=copy.deepcopy(pipeline)))
+        dict(
+            type='SUNRGBDPretrainDataset',
+            data_root=data_root,
+            ann_file='sunrgbd_infos_train.pkl',
+            pipeline=copy.deepcopy(pipeline)))
     record: Dict[str, List[float]] = defaultdict(list)
     dataset.pipeline.transforms = [
         TimedTransform(t, record) for t in dataset.pipeline.transforms
@@ -183,8 +199,8 @@ def main() -> None:
               f'samples/s; full / baseline throughput = {base / full:.2f}')
         if quickfps_available():
             torch_fps = copy.deepcopy(PIPELINE)
-            torch_fps[4] = dict(type='FurthestPointSample', num_points=2048,
-                                backend='torch')
+            torch_fps[4] = dict(
+                type='FurthestPointSample', num_points=2048, backend='torch')
             slow, slow_parts, _ = bench_pipeline(out_dir, torch_fps,
                                                  args.repeats)
             slow_fps = 1000 * slow_parts['FurthestPointSample']

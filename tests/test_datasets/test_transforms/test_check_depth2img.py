@@ -9,8 +9,10 @@ GOOD = [[529.5, 365., 0.], [0., 265., -529.5], [0., 1., 0.]]
 
 
 def _results(depth2img, drop=False):
-    results = dict(sample_idx=4, img_path='image/000005.jpg',
-                   lidar_points=dict(lidar_path='points/000005.bin'))
+    results = dict(
+        sample_idx=4,
+        img_path='image/000005.jpg',
+        lidar_points=dict(lidar_path='points/000005.bin'))
     if not drop:
         results['depth2img'] = depth2img
     return results

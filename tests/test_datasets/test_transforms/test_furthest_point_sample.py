@@ -12,11 +12,12 @@ from ..conftest import rows_in
 
 
 def _results(n):
-    points = np.random.default_rng(n).uniform(
-        0, 1, (n, 6)).astype(np.float32)
-    return dict(points=DepthPoints(points, points_dim=6,
-                                   attribute_dims=dict(color=[3, 4, 5])),
-                sample_idx=2, lidar_points=dict(lidar_path='points/x.bin'))
+    points = np.random.default_rng(n).uniform(0, 1, (n, 6)).astype(np.float32)
+    return dict(
+        points=DepthPoints(
+            points, points_dim=6, attribute_dims=dict(color=[3, 4, 5])),
+        sample_idx=2,
+        lidar_points=dict(lidar_path='points/x.bin'))
 
 
 def test_matches_ops_fps():
@@ -31,8 +32,7 @@ def test_matches_ops_fps():
     np.testing.assert_array_equal(out.color.numpy(), src[expected, 3:])
     # evenly spread: FPS keeps the minimum spacing larger than a random pick
     d = torch.cdist(out.coord, out.coord) + torch.eye(64) * 10
-    rnd = torch.from_numpy(src[np.random.default_rng(0).choice(1000, 64),
-                               :3])
+    rnd = torch.from_numpy(src[np.random.default_rng(0).choice(1000, 64), :3])
     d_rnd = torch.cdist(rnd, rnd) + torch.eye(64) * 10
     assert d.min() > 2 * d_rnd.min()
 

@@ -34,12 +34,14 @@ def test_projection_invariant(flip_ratio):
     expected = scale * np.stack([
         c * flipped[:, 0] - s * flipped[:, 1],
         s * flipped[:, 0] + c * flipped[:, 1], flipped[:, 2]
-    ], axis=1)
+    ],
+                                axis=1)
     np.testing.assert_allclose(xyz_after, expected, atol=1e-4)
     # mmdet3d semantics of the recorded rotation: points @ pcd_rotation
     np.testing.assert_allclose(
         (flipped @ out['pcd_rotation'].numpy().astype(np.float64)) * scale,
-        expected, atol=1e-4)
+        expected,
+        atol=1e-4)
     flow = ['HF', 'R', 'S'] if flip_ratio else ['R', 'S']
     assert out['transformation_3d_flow'] == flow
     # colours untouched
@@ -56,9 +58,10 @@ def test_boxes_follow_points():
         origin=(0.5, 0.5, 0.5))
     res['gt_bboxes_3d'] = boxes.clone()
     corners = boxes.corners.reshape(-1, 3)
-    res['points'].tensor = torch.cat(
-        [res['points'].tensor,
-         torch.cat([corners, torch.zeros_like(corners)], dim=1)])
+    res['points'].tensor = torch.cat([
+        res['points'].tensor,
+        torch.cat([corners, torch.zeros_like(corners)], dim=1)
+    ])
     out = GlobalFlipRotScaleWithDepth2Img(flip_ratio=1.)(res)
     moved_corners = out['points'].tensor[-16:, :3]
     new = out['gt_bboxes_3d'].corners.reshape(-1, 3)

@@ -9,8 +9,10 @@ from projects.pimae.pimae.datasets import (BadSampleError,
 
 
 def _results(path):
-    return dict(sample_idx=7, lidar_points=dict(lidar_path=str(path)),
-                img_path='image/000008.jpg')
+    return dict(
+        sample_idx=7,
+        lidar_points=dict(lidar_path=str(path)),
+        img_path='image/000008.jpg')
 
 
 def _good(n=50):
@@ -30,8 +32,12 @@ def test_loads_like_mmdet3d(tmp_path):
     np.testing.assert_array_equal(out.tensor.numpy(), points)
     np.testing.assert_array_equal(out.color.numpy(), points[:, 3:])
     reference = TRANSFORMS.build(
-        dict(type='LoadPointsFromFile', coord_type='DEPTH', load_dim=6,
-             use_dim=[0, 1, 2, 3, 4, 5], use_color=True))
+        dict(
+            type='LoadPointsFromFile',
+            coord_type='DEPTH',
+            load_dim=6,
+            use_dim=[0, 1, 2, 3, 4, 5],
+            use_color=True))
     np.testing.assert_array_equal(
         reference(_results(path))['points'].tensor.numpy(), points)
     np.save(tmp_path / 'p.npy', points)

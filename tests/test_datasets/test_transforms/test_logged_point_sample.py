@@ -12,8 +12,10 @@ from ..conftest import rows_in
 
 def _results(n, name='000001'):
     points = np.random.default_rng(n).normal(size=(n, 6)).astype(np.float32)
-    return dict(points=DepthPoints(points, points_dim=6), sample_idx=0,
-                lidar_points=dict(lidar_path=f'points/{name}.bin'))
+    return dict(
+        points=DepthPoints(points, points_dim=6),
+        sample_idx=0,
+        lidar_points=dict(lidar_path=f'points/{name}.bin'))
 
 
 def test_without_replacement_when_enough(mm_log):

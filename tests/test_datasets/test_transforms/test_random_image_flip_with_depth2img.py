@@ -10,8 +10,8 @@ from ..conftest import colour_errors, scene_results
 def test_flip_keeps_projection():
     res = scene_results(seed=5)
     raw, d2i = res['img'].copy(), res['depth2img'].copy()
-    flip = TRANSFORMS.build(dict(type='RandomImageFlipWithDepth2Img',
-                                 prob=1.0))
+    flip = TRANSFORMS.build(
+        dict(type='RandomImageFlipWithDepth2Img', prob=1.0))
     out = flip(res)
     assert out['flip'] and out['flip_direction'] == 'horizontal'
     np.testing.assert_array_equal(out['img'], raw[:, ::-1])
@@ -40,8 +40,10 @@ def test_flip_box_edges_like_mmcv():
 def test_random_rate():
     np.random.seed(0)
     flip = RandomImageFlipWithDepth2Img(prob=0.5)
-    flips = [flip(scene_results(seed=1, width=40, height=30,
-                                num_points=10))['flip'] for _ in range(40)]
+    flips = [
+        flip(scene_results(seed=1, width=40, height=30, num_points=10))['flip']
+        for _ in range(40)
+    ]
     assert 8 < sum(flips) < 32
     with pytest.raises(TypeError):
         RandomImageFlipWithDepth2Img(direction='vertical')

@@ -19,13 +19,12 @@ def test_projection_stays_on_content(scale, keep_ratio, shape):
     before = colour_errors(res)
     d2i = res['depth2img'].copy()
     raw = res['img'].copy()
-    resize = TRANSFORMS.build(dict(type='ResizeWithDepth2Img', scale=scale,
-                                   keep_ratio=keep_ratio))
+    resize = TRANSFORMS.build(
+        dict(type='ResizeWithDepth2Img', scale=scale, keep_ratio=keep_ratio))
     out = resize(res)
     assert out['img'].shape[:2] == shape and out['img_shape'] == shape
     # the image is exactly mmcv's resize
-    np.testing.assert_array_equal(out['img'],
-                                  mmcv.imresize(raw, shape[::-1]))
+    np.testing.assert_array_equal(out['img'], mmcv.imresize(raw, shape[::-1]))
     np.testing.assert_allclose(
         out['depth2img'],
         depth2img_after_resize(d2i, (shape[1] / 240, shape[0] / 180)))

@@ -1,12 +1,19 @@
 """Paired point + image datasets of PiMAE; importing registers them (and the
-transforms) into mmdet3d's ``DATASETS`` / ``TRANSFORMS``."""
+transforms) into mmdet3d's ``DATASETS`` / ``TRANSFORMS``.
+
+The synthetic SUN RGB-D generator is the module
+``projects.pimae.pimae.datasets.synthetic_sunrgbd``.
+"""
 from .bad_sample_error import BadSampleError, describe_sample
 from .sunrgbd_pretrain_dataset import SUNRGBDPretrainDataset
-from .transforms import *  # noqa: F401,F403
+from .transforms import (CheckDepth2Img, FurthestPointSample,
+                         GlobalFlipRotScaleWithDepth2Img,
+                         LoadCheckedPointsFromFile, LoggedPointSample,
+                         RandomImageFlipWithDepth2Img, ResizeWithDepth2Img)
 
 __all__ = [
     'BadSampleError', 'describe_sample', 'SUNRGBDPretrainDataset',
-    'CheckDepth2Img', 'FurthestPointSample',
-    'GlobalFlipRotScaleWithDepth2Img', 'LoadCheckedPointsFromFile',
-    'LoggedPointSample', 'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img'
+    'CheckDepth2Img', 'FurthestPointSample', 'GlobalFlipRotScaleWithDepth2Img',
+    'LoadCheckedPointsFromFile', 'LoggedPointSample',
+    'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img'
 ]

@@ -124,8 +124,10 @@ class SUNRGBDPretrainDataset(SUNRGBDDataset):
         """Log a bad sample (once) and give up when too many are bad."""
         if index not in self._bad_indices:
             self._bad_indices.add(index)
-            print_log(f'skipping bad sample: {error}', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'skipping bad sample: {error}',
+                logger='current',
+                level=logging.WARNING)
         limit = max(1, int(self.max_bad_fraction * len(self)))
         if len(self._bad_indices) > limit:
             raise RuntimeError(

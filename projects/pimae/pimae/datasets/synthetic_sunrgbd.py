@@ -207,8 +207,7 @@ def _rot_z2(angle: float) -> np.ndarray:
     return np.array([[c, -s], [s, c]])
 
 
-def pixel_rays(depth2img: np.ndarray, height: int,
-               width: int) -> np.ndarray:
+def pixel_rays(depth2img: np.ndarray, height: int, width: int) -> np.ndarray:
     """Rays through the pixel centres, scaled to unit camera depth.
 
     Args:
@@ -302,13 +301,12 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
     i = int(h * 6.) % 6
     f = h * 6. - int(h * 6.)
     p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v),
-           (v, p, q)][i]
+    rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
     return np.array(rgb) * 255.
 
 
-def _object_parts(cls: str, size: np.ndarray) -> List[Tuple[np.ndarray,
-                                                            np.ndarray]]:
+def _object_parts(cls: str,
+                  size: np.ndarray) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Sub-boxes of a furniture piece in its own frame.
 
     Args:
@@ -340,8 +338,8 @@ def _object_parts(cls: str, size: np.ndarray) -> List[Tuple[np.ndarray,
             for sx in (-1, 1):
                 for sy in (-1, 1):
                     cx, cy = sx * (hx - leg), sy * (hy - leg)
-                    add(cx - leg / 2, cx + leg / 2, cy - leg / 2,
-                        cy + leg / 2, 0., dz - top)
+                    add(cx - leg / 2, cx + leg / 2, cy - leg / 2, cy + leg / 2,
+                        0., dz - top)
         else:
             panel = 0.04
             add(-hx, -hx + panel, -hy, hy, 0., dz - top)
@@ -354,8 +352,8 @@ def _object_parts(cls: str, size: np.ndarray) -> List[Tuple[np.ndarray,
         for sx in (-1, 1):
             for sy in (-1, 1):
                 cx, cy = sx * (hx - leg), sy * (hy - leg)
-                add(cx - leg / 2, cx + leg / 2, cy - leg / 2, cy + leg / 2,
-                    0., seat - 0.05)
+                add(cx - leg / 2, cx + leg / 2, cy - leg / 2, cy + leg / 2, 0.,
+                    seat - 0.05)
     elif cls == 'sofa':
         arm, back = 0.15, 0.2
         add(-hx + arm, hx - arm, -hy + back, hy, 0., 0.42)
@@ -371,21 +369,30 @@ def _object_parts(cls: str, size: np.ndarray) -> List[Tuple[np.ndarray,
 
 
 _OBJECT_PATTERN = {
-    'bed': 'fabric', 'table': 'wood', 'sofa': 'fabric', 'chair': 'wood',
-    'toilet': 'ceramic', 'desk': 'wood', 'dresser': 'drawers',
-    'night_stand': 'drawers', 'bookshelf': 'shelves', 'bathtub': 'ceramic'
+    'bed': 'fabric',
+    'table': 'wood',
+    'sofa': 'fabric',
+    'chair': 'wood',
+    'toilet': 'ceramic',
+    'desk': 'wood',
+    'dresser': 'drawers',
+    'night_stand': 'drawers',
+    'bookshelf': 'shelves',
+    'bathtub': 'ceramic'
 }
 
 
 def _object_color(rng: np.random.Generator, pattern: str) -> np.ndarray:
     if pattern == 'ceramic':
-        return _hsv_to_rgb(rng.uniform(0.5, 0.65), rng.uniform(0., 0.1),
-                           rng.uniform(0.85, 0.97))
+        return _hsv_to_rgb(
+            rng.uniform(0.5, 0.65), rng.uniform(0., 0.1),
+            rng.uniform(0.85, 0.97))
     if pattern in ('wood', 'drawers', 'shelves'):
-        return _hsv_to_rgb(rng.uniform(0.04, 0.11), rng.uniform(0.35, 0.7),
-                           rng.uniform(0.35, 0.8))
-    return _hsv_to_rgb(rng.uniform(0., 1.), rng.uniform(0.3, 0.8),
-                       rng.uniform(0.35, 0.9))
+        return _hsv_to_rgb(
+            rng.uniform(0.04, 0.11), rng.uniform(0.35, 0.7),
+            rng.uniform(0.35, 0.8))
+    return _hsv_to_rgb(
+        rng.uniform(0., 1.), rng.uniform(0.3, 0.8), rng.uniform(0.35, 0.9))
 
 
 def _footprint(center_xy: np.ndarray, size: np.ndarray,
@@ -396,9 +403,9 @@ def _footprint(center_xy: np.ndarray, size: np.ndarray,
     return local @ _rot_z2(yaw).T + center_xy
 
 
-def _sample_layout(rng: np.random.Generator, cfg: SceneConfig,
-                   K: np.ndarray, Rt: np.ndarray
-                   ) -> Tuple[List[_Surface], List[Tuple[str, np.ndarray]]]:
+def _sample_layout(
+        rng: np.random.Generator, cfg: SceneConfig, K: np.ndarray,
+        Rt: np.ndarray) -> Tuple[List[_Surface], List[Tuple[str, np.ndarray]]]:
     """Sample the room and the furniture.
 
     Returns:
@@ -411,8 +418,10 @@ def _sample_layout(rng: np.random.Generator, cfg: SceneConfig,
     cam_h = rng.uniform(1.0, 1.6)
     room_yaw = rng.uniform(-np.pi / 6, np.pi / 6)
     # camera position in the room frame (room centred at its origin)
-    cam_q = np.array([rng.uniform(-0.3, 0.3) * room_w,
-                      -room_d / 2 + rng.uniform(0.3, 0.25 * room_d)])
+    cam_q = np.array([
+        rng.uniform(-0.3, 0.3) * room_w,
+        -room_d / 2 + rng.uniform(0.3, 0.25 * room_d)
+    ])
     rot2 = _rot_z2(room_yaw)
     room_center_xy = -rot2 @ cam_q
     floor_z = -cam_h
@@ -422,8 +431,12 @@ def _sample_layout(rng: np.random.Generator, cfg: SceneConfig,
     room = _Surface(
         center=np.array([*room_center_xy, floor_z + top / 2]),
         half=np.array([room_w / 2, room_d / 2, top / 2]),
-        yaw=room_yaw, rgb=np.zeros(3), pattern='room', inside=True,
-        scale=rng.uniform(0.3, 0.6), phase=rng.uniform(0, 2 * np.pi, 3),
+        yaw=room_yaw,
+        rgb=np.zeros(3),
+        pattern='room',
+        inside=True,
+        scale=rng.uniform(0.3, 0.6),
+        phase=rng.uniform(0, 2 * np.pi, 3),
         max_z=np.inf if has_ceiling else floor_z + room_h)
     surfaces = [room]
 
@@ -457,12 +470,10 @@ def _sample_layout(rng: np.random.Generator, cfg: SceneConfig,
             if not inside or corners[:, 1].min() < 0.4:
                 continue
             radius = 0.5 * np.hypot(size[0], size[1])
-            if any(np.hypot(*(xy - p[:2])) < radius + p[2]
-                   for p in placed):
+            if any(np.hypot(*(xy - p[:2])) < radius + p[2] for p in placed):
                 continue
             placed.append(np.array([xy[0], xy[1], radius]))
-            box = np.array([xy[0], xy[1], floor_z + size[2] / 2, *size,
-                            yaw])
+            box = np.array([xy[0], xy[1], floor_z + size[2] / 2, *size, yaw])
             obj_idx = len(objects)
             objects.append((cls, box))
             pattern = _OBJECT_PATTERN[cls]
@@ -471,19 +482,25 @@ def _sample_layout(rng: np.random.Generator, cfg: SceneConfig,
             for p_center, p_size in _object_parts(cls, size):
                 c_xy = rot @ p_center[:2] + xy
                 part_rgb = np.clip(rgb * rng.uniform(0.85, 1.15), 0, 255)
-                surfaces.append(_Surface(
-                    center=np.array([c_xy[0], c_xy[1],
-                                     floor_z + p_center[2]]),
-                    half=p_size / 2., yaw=yaw, rgb=part_rgb,
-                    pattern=pattern, obj=obj_idx,
-                    scale=rng.uniform(0.8, 1.2),
-                    phase=rng.uniform(0, 2 * np.pi, 3)))
+                surfaces.append(
+                    _Surface(
+                        center=np.array(
+                            [c_xy[0], c_xy[1], floor_z + p_center[2]]),
+                        half=p_size / 2.,
+                        yaw=yaw,
+                        rgb=part_rgb,
+                        pattern=pattern,
+                        obj=obj_idx,
+                        scale=rng.uniform(0.8, 1.2),
+                        phase=rng.uniform(0, 2 * np.pi, 3)))
             break
     room.rgb = np.stack([  # wall, floor, ceiling colours
-        _hsv_to_rgb(rng.uniform(0., 1.), rng.uniform(0.05, 0.3),
-                    rng.uniform(0.7, 0.95)),
-        _hsv_to_rgb(rng.uniform(0.03, 0.12), rng.uniform(0.2, 0.6),
-                    rng.uniform(0.35, 0.75)),
+        _hsv_to_rgb(
+            rng.uniform(0., 1.), rng.uniform(0.05, 0.3),
+            rng.uniform(0.7, 0.95)),
+        _hsv_to_rgb(
+            rng.uniform(0.03, 0.12), rng.uniform(0.2, 0.6),
+            rng.uniform(0.35, 0.75)),
         _hsv_to_rgb(0., 0., rng.uniform(0.85, 0.97)),
     ])
     return surfaces, objects
@@ -499,7 +516,8 @@ def _box_pixel_window(surf_boxes: Sequence[_Surface], depth2img: np.ndarray,
     """
     corners = []
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1)
-                      for sz in (-1, 1)], dtype=np.float64)
+                      for sz in (-1, 1)],
+                     dtype=np.float64)
     for s in surf_boxes:
         corners.append((signs * s.half) @ s.rotation().T + s.center)
     corners = np.concatenate(corners)
@@ -542,8 +560,8 @@ def _texture(surf: _Surface, points: np.ndarray,
         mod = 1 + f32(0.05) * np.sin(
             f32(2.1) * (ax + ay) + f32(surf.phase[0])) - \
             f32(0.3) * (height < 0.1)
-        mod[floor] = (f32(0.92) + f32(0.16) * checker[floor] -
-                      f32(0.25) * grout[floor])
+        mod[floor] = (
+            f32(0.92) + f32(0.16) * checker[floor] - f32(0.25) * grout[floor])
         mod[ceiling] = 1.
         rgb = np.empty((len(face), 3), np.float32)
         rgb[:] = surf.rgb[0]
@@ -564,8 +582,8 @@ def _texture(surf: _Surface, points: np.ndarray,
             f32(0.06) * np.sin(f32(30.) * (ax + ay))
     elif surf.pattern == 'shelves':
         band = np.floor(height / f32(0.32))
-        books = np.sin(f32(37.) * np.floor((ax + ay) / f32(0.04)) +
-                       f32(11.) * band)
+        books = np.sin(
+            f32(37.) * np.floor((ax + ay) / f32(0.04)) + f32(11.) * band)
         mod = np.where((height % f32(0.32)) < 0.03, f32(0.6),
                        1 + f32(0.25) * books)
     else:  # ceramic
@@ -638,8 +656,7 @@ def render_scene(rng: np.random.Generator,
     fill = np.array([0., -1., 0.])
     colour = np.empty((num_pix, 3), dtype=np.float32)
     order = np.argsort(surf_id, kind='stable')
-    bounds = np.searchsorted(surf_id[order], np.arange(-1,
-                                                       len(surfaces) + 1))
+    bounds = np.searchsorted(surf_id[order], np.arange(-1, len(surfaces) + 1))
     falloff = np.float32(1.) / (np.float32(1.) + np.float32(0.04) * t_valid)
     for k in range(-1, len(surfaces)):
         m = order[bounds[k + 1]:bounds[k + 2]]
@@ -660,15 +677,14 @@ def render_scene(rng: np.random.Generator,
                              face_m) * shade[:, None]
     colour += rng.standard_normal(colour.shape, dtype=np.float32) * \
         np.float32(cfg.noise_std)
-    image = np.clip(np.rint(colour), 0, 255).astype(np.uint8).reshape(
-        height, width, 3)
+    image = np.clip(np.rint(colour), 0,
+                    255).astype(np.uint8).reshape(height, width, 3)
     depth = t_valid.reshape(height, width)
 
     # Annotations for the objects that are visible enough.
     owner = np.array([s.obj for s in surfaces] + [-1], dtype=np.int32)
     pixel_obj = owner[surf_id]  # surf_id -1 picks the trailing -1
-    counts = np.bincount(pixel_obj[pixel_obj >= 0],
-                         minlength=len(objects))
+    counts = np.bincount(pixel_obj[pixel_obj >= 0], minlength=len(objects))
     min_pixels = max(1, int(cfg.min_visible_fraction * num_pix))
     keep = [i for i in range(len(objects)) if counts[i] >= min_pixels]
     remap = np.full(len(objects) + 1, -1, dtype=np.int16)
@@ -677,13 +693,20 @@ def render_scene(rng: np.random.Generator,
     for new, i in enumerate(keep):
         remap[i] = new
         rows, cols = np.nonzero(obj_map == i)
-        boxes_2d.append([cols.min(), rows.min(), cols.max() + 1.,
-                         rows.max() + 1.])
+        boxes_2d.append(
+            [cols.min(),
+             rows.min(),
+             cols.max() + 1.,
+             rows.max() + 1.])
         boxes_3d.append(objects[i][1])
         labels.append(CLASSES.index(objects[i][0]))
     object_map = remap[obj_map]  # index -1 maps to the last entry (-1)
     return SyntheticScene(
-        image=image, depth=depth, object_map=object_map, K=K, Rt=Rt,
+        image=image,
+        depth=depth,
+        object_map=object_map,
+        K=K,
+        Rt=Rt,
         depth2img=depth2img,
         boxes_3d=np.array(boxes_3d, dtype=np.float64).reshape(-1, 7),
         boxes_2d=np.array(boxes_2d, dtype=np.float64).reshape(-1, 4),
@@ -756,15 +779,19 @@ def scene_info(scene: SyntheticScene, sample_id: int) -> dict:
     for box2d, box3d, label in zip(scene.boxes_2d, scene.boxes_3d,
                                    scene.labels):
         instances.append(
-            dict(bbox=[float(x) for x in box2d], bbox_label=int(label),
-                 bbox_3d=[float(x) for x in box3d],
-                 bbox_label_3d=int(label)))
+            dict(
+                bbox=[float(x) for x in box2d],
+                bbox_label=int(label),
+                bbox_3d=[float(x) for x in box3d],
+                bbox_label_3d=int(label)))
     return dict(
-        images=dict(CAM0=dict(
-            img_path=f'{sample_id:06d}.jpg', height=int(height),
-            width=int(width), depth2img=scene.depth2img.tolist())),
-        lidar_points=dict(num_pts_feats=6,
-                          lidar_path=f'{sample_id:06d}.bin'),
+        images=dict(
+            CAM0=dict(
+                img_path=f'{sample_id:06d}.jpg',
+                height=int(height),
+                width=int(width),
+                depth2img=scene.depth2img.tolist())),
+        lidar_points=dict(num_pts_feats=6, lidar_path=f'{sample_id:06d}.bin'),
         instances=instances)
 
 
@@ -794,8 +821,9 @@ def generate_scene(out_dir: str, seed: int, sample_id: int,
         pixel_index = pixel_index[rng.choice(
             len(pixel_index), cfg.num_points, replace=False)]
     points = backproject(scene.depth, decoded, scene.depth2img, pixel_index)
-    with open(osp.join(out_dir, 'sunrgbd_trainval', 'image',
-                       f'{sample_id:06d}.jpg'), 'wb') as f:
+    with open(
+            osp.join(out_dir, 'sunrgbd_trainval', 'image',
+                     f'{sample_id:06d}.jpg'), 'wb') as f:
         f.write(jpeg)
     points.tofile(osp.join(out_dir, 'points', f'{sample_id:06d}.bin'))
     return scene_info(scene, sample_id)
@@ -814,19 +842,24 @@ def sunrgbd_metainfo() -> dict:
     Returns:
         dict: ``categories`` (name -> label), ``dataset``, ``info_version``.
     """
-    return dict(categories={c: i for i, c in enumerate(CLASSES)},
-                dataset='sunrgbd', info_version='1.1')
+    return dict(
+        categories={
+            c: i
+            for i, c in enumerate(CLASSES)
+        },
+        dataset='sunrgbd',
+        info_version='1.1')
 
 
-def generate_dataset(out_dir: str,
-                     num_scenes: int,
-                     seed: int = 0,
-                     val_ratio: float = 0.2,
-                     cfg: Optional[SceneConfig] = None,
-                     workers: int = 1,
-                     progress: Optional[Callable[[Iterable],
-                                                 Iterable]] = None
-                     ) -> Dict[str, List[dict]]:
+def generate_dataset(
+    out_dir: str,
+    num_scenes: int,
+    seed: int = 0,
+    val_ratio: float = 0.2,
+    cfg: Optional[SceneConfig] = None,
+    workers: int = 1,
+    progress: Optional[Callable[[Iterable], Iterable]] = None
+) -> Dict[str, List[dict]]:
     """Generate a synthetic SUN RGB-D dataset in mmdet3d's layout.
 
     Scenes are numbered from 1 (``000001``); the last
@@ -851,8 +884,7 @@ def generate_dataset(out_dir: str,
         raise ValueError(f'val_ratio must be in [0, 1), got {val_ratio}')
     cfg = cfg or SceneConfig()
     os.makedirs(osp.join(out_dir, 'points'), exist_ok=True)
-    os.makedirs(osp.join(out_dir, 'sunrgbd_trainval', 'image'),
-                exist_ok=True)
+    os.makedirs(osp.join(out_dir, 'sunrgbd_trainval', 'image'), exist_ok=True)
     jobs = [(out_dir, seed, i, cfg) for i in range(1, num_scenes + 1)]
     wrap = progress or (lambda x: x)
     if workers > 1:
@@ -861,10 +893,12 @@ def generate_dataset(out_dir: str,
     else:
         infos = list(wrap(map(_generate_scene_star, jobs)))
     num_val = int(round(num_scenes * val_ratio))
-    splits = dict(train=infos[:num_scenes - num_val],
-                  val=infos[num_scenes - num_val:])
+    splits = dict(
+        train=infos[:num_scenes - num_val], val=infos[num_scenes - num_val:])
     for split, data_list in splits.items():
         with open(osp.join(out_dir, f'sunrgbd_infos_{split}.pkl'), 'wb') as f:
-            pickle.dump(dict(metainfo=sunrgbd_metainfo(),
-                             data_list=data_list), f, protocol=4)
+            pickle.dump(
+                dict(metainfo=sunrgbd_metainfo(), data_list=data_list),
+                f,
+                protocol=4)
     return splits

@@ -10,7 +10,7 @@ from .random_image_flip_with_depth2img import RandomImageFlipWithDepth2Img
 from .resize_with_depth2img import ResizeWithDepth2Img
 
 __all__ = [
-    'CheckDepth2Img', 'FurthestPointSample',
-    'GlobalFlipRotScaleWithDepth2Img', 'LoadCheckedPointsFromFile',
-    'LoggedPointSample', 'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img'
+    'CheckDepth2Img', 'FurthestPointSample', 'GlobalFlipRotScaleWithDepth2Img',
+    'LoadCheckedPointsFromFile', 'LoggedPointSample',
+    'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img'
 ]

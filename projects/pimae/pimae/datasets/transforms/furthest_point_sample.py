@@ -51,7 +51,8 @@ class FurthestPointSample(BaseTransform):
             results = self._pad(results)
         points = results['points']
         choice = furthest_point_sample_numpy(
-            points.tensor[:, :3].numpy(), self.num_points,
+            points.tensor[:, :3].numpy(),
+            self.num_points,
             backend=self.backend)
         results['points'] = points[torch.from_numpy(choice)]
         return results

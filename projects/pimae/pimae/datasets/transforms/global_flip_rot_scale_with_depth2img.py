@@ -47,10 +47,12 @@ class GlobalFlipRotScaleWithDepth2Img(BaseTransform):
             (0.85, 1.15).
     """
 
-    def __init__(self,
-                 flip_ratio: float = 0.5,
-                 rot_range: Sequence[float] = (-math.pi / 6, math.pi / 6),
-                 scale_range: Sequence[float] = (0.85, 1.15)) -> None:
+    def __init__(
+        self,
+        flip_ratio: float = 0.5,
+        rot_range: Sequence[float] = (-math.pi / 6, math.pi / 6),
+        scale_range: Sequence[float] = (0.85, 1.15)
+    ) -> None:
         if not 0. <= flip_ratio <= 1.:
             raise ValueError(f'flip_ratio must be in [0, 1], got '
                              f'{flip_ratio}')
@@ -83,8 +85,7 @@ class GlobalFlipRotScaleWithDepth2Img(BaseTransform):
 
         points = results['points']
         xyz = points.tensor[:, :3]
-        points.tensor[:, :3] = xyz @ torch.as_tensor(
-            matrix.T, dtype=xyz.dtype)
+        points.tensor[:, :3] = xyz @ torch.as_tensor(matrix.T, dtype=xyz.dtype)
         boxes = results.get('gt_bboxes_3d')
         if boxes is not None:
             if flip:

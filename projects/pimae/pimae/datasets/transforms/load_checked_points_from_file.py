@@ -54,8 +54,7 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
         super().__init__(
             coord_type=coord_type,
             load_dim=load_dim,
-            use_dim=list(use_dim) if not isinstance(use_dim, int) else
-            use_dim,
+            use_dim=list(use_dim) if not isinstance(use_dim, int) else use_dim,
             use_color=use_color,
             **kwargs)
         if color_range is not None and len(color_range) != 2:
@@ -120,8 +119,7 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
             low, high = self.color_range
             if color.min() < low or color.max() > high:
                 raise BadSampleError(
-                    self._sample,
-                    f'point file {pts_filename} has colours in '
+                    self._sample, f'point file {pts_filename} has colours in '
                     f'[{color.min():.4g}, {color.max():.4g}], outside '
                     f'color_range {self.color_range} (e.g. 0-255 colours '
                     'need color_range=(0, 255))')

@@ -62,9 +62,10 @@ class LoggedPointSample(PointSample):
             return super()._points_random_sampling(points, num_samples,
                                                    sample_range, replace,
                                                    return_choices)
-        choices = np.concatenate(
-            [np.arange(num),
-             np.random.choice(num, num_samples - num, replace=True)])
+        choices = np.concatenate([
+            np.arange(num),
+            np.random.choice(num, num_samples - num, replace=True)
+        ])
         np.random.shuffle(choices)
         if return_choices:
             return points[choices], choices
@@ -81,8 +82,9 @@ class LoggedPointSample(PointSample):
         """
         num = len(results['points'])
         if num == 0:
-            raise BadSampleError(describe_sample(results),
-                                 'no points to sample from (empty cloud)')
+            raise BadSampleError(
+                describe_sample(results),
+                'no points to sample from (empty cloud)')
         if num < self.num_points:
             sample = describe_sample(results)
             if sample not in self._warned:

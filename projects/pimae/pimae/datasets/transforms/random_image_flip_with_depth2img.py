@@ -41,5 +41,5 @@ class RandomImageFlipWithDepth2Img(RandomFlip):
                 'horizontal'.
         """
         super()._flip(results)
-        results['depth2img'] = depth2img_after_hflip(
-            results['depth2img'], results['img'].shape[1])
+        results['depth2img'] = depth2img_after_hflip(results['depth2img'],
+                                                     results['img'].shape[1])

@@ -36,7 +36,9 @@ class ResizeWithDepth2Img(Resize):
             ``backend``, ``clip_object_border`` ...).
     """
 
-    def __init__(self, scale=(352, 256), keep_ratio: bool = False,
+    def __init__(self,
+                 scale=(352, 256),
+                 keep_ratio: bool = False,
                  **kwargs) -> None:
         super().__init__(scale=scale, keep_ratio=keep_ratio, **kwargs)
 

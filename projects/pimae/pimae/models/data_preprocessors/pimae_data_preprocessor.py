@@ -77,8 +77,7 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
         if imgs is not None and self.expected_img_shape is not None:
             shapes = [tuple(img.shape[-2:]) for img in imgs]
             odd = [
-                i for i, s in enumerate(shapes)
-                if s != self.expected_img_shape
+                i for i, s in enumerate(shapes) if s != self.expected_img_shape
             ]
             if odd:
                 raise ValueError(
@@ -103,8 +102,8 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
         """
         self._check_batch(data)
         result = super().simple_process(data, training)
-        points: Union[list, torch.Tensor, None] = result['inputs'].get(
-            'points')
+        points: Union[list, torch.Tensor,
+                      None] = result['inputs'].get('points')
         if isinstance(points, (list, tuple)):
             result['inputs']['points'] = torch.stack(list(points))
         return result
