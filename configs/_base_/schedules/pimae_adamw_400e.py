@@ -11,10 +11,11 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
+        # cls / mask tokens and the modality embeddings; the sin-cos position
+        # embeddings are fixed buffers, not parameters
         custom_keys={
             'token': dict(decay_mult=0.0),
-            'pos_embed': dict(decay_mult=0.0),
-            'modality_embed': dict(decay_mult=0.0),
+            'modality_': dict(decay_mult=0.0),
         }))
 
 param_scheduler = [

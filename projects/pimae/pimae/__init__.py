@@ -4,4 +4,6 @@ Importing this package registers its modules into mmdet3d's registries, e.g.
 ``custom_imports = dict(imports=['projects.pimae.pimae'],
 allow_failed_imports=False)`` in a config.
 """
+from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
 """Send PiMAE reconstructions of training batches to the visualiser backends."""
-from typing import Optional, Sequence
+from typing import Any, Optional
 
 import torch
 from mmengine.dist import master_only
@@ -20,6 +20,16 @@ def image_normalization(model) -> tuple:
         return None, None
     return (preprocessor.mean.flatten().tolist(),
             preprocessor.std.flatten().tolist())
+
+
+def first_samples(batch: Any, num: int) -> Any:
+    """The first ``num`` samples of a collated batch (nested dicts of lists or
+    tensors whose first dimension is the batch)."""
+    if isinstance(batch, dict):
+        return {key: first_samples(value, num) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple, torch.Tensor)):
+        return batch[:num]
+    return batch
 
 
 @HOOKS.register_module()
@@ -66,11 +76,7 @@ class ReconstructionVisualizationHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        samples = {
-            key: value[:self.num_samples] if isinstance(value, Sequence)
-            else value
-            for key, value in data_batch.items()
-        }
+        samples = first_samples(data_batch, self.num_samples)
         was_training = model.training
         model.eval()
         try:

@@ -2,6 +2,7 @@
 import math
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 
 from mmdet3d.registry import HOOKS
@@ -29,11 +30,12 @@ class StopOnInvalidLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not outputs:
             return
-        bad = {
-            key: float(value)
-            for key, value in outputs.items()
-            if key.startswith('loss') and not math.isfinite(float(value))
+        values = {
+            key: float(value.detach()) if isinstance(value, torch.Tensor)
+            else float(value)
+            for key, value in outputs.items() if key.startswith('loss')
         }
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             terms = ', '.join(f'{key}={value}' for key, value in bad.items())
             raise InvalidLossError(

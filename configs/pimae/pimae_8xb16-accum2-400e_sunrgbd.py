@@ -1,0 +1,21 @@
+# PiMAE pre-training on SUN RGB-D with the original recipe (pimae_spec.md 6):
+# 8 GPUs x 16 samples x 2 accumulation steps = effective batch 256, AdamW
+# lr 1e-3, weight decay 0.05, 15 warm-up epochs then cosine to epoch 400.
+_base_ = [
+    '../_base_/models/pimae.py',
+    '../_base_/datasets/sunrgbd_pretrain.py',
+    '../_base_/schedules/pimae_adamw_400e.py',
+    '../_base_/default_runtime.py',
+]
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+custom_hooks = [
+    dict(type='WeightsOnlyCheckpointHook'),
+    dict(type='StopOnInvalidLossHook'),
+    dict(type='ReconstructionVisualizationHook', interval=500),
+]
+# the model has no unused parameters (unlike the original), so DDP needs no
+# find_unused_parameters
+find_unused_parameters = False
