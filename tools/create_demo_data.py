@@ -12,14 +12,14 @@ real converted SUN RGB-D. The generator itself lives in
 ``projects/pimae/pimae/datasets/synthetic_sunrgbd.py``.
 """
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional
 
-if importlib.util.find_spec('projects') is None:  # clone not pip-installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = str(Path(__file__).resolve().parents[1])
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
+    sys.path.insert(0, ROOT)
 from projects.pimae.pimae.datasets import synthetic_sunrgbd  # noqa: E402
 
 

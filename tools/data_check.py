@@ -16,7 +16,6 @@ one line per problem and a summary, and exits with 1 when any sample has a
 problem (2 when the info file itself cannot be read).
 """
 import argparse
-import importlib.util
 import os.path as osp
 import pickle
 import sys
@@ -26,8 +25,9 @@ from typing import List, Optional
 
 import numpy as np
 
-if importlib.util.find_spec('projects') is None:  # clone not pip-installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = str(Path(__file__).resolve().parents[1])
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
+    sys.path.insert(0, ROOT)
 from projects.pimae.pimae.datasets import (  # noqa: E402
     BadSampleError, CheckDepth2Img, LoadCheckedPointsFromFile)
 from projects.pimae.pimae.geometry import (  # noqa: E402

@@ -4,7 +4,7 @@ import os.path as osp
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:  # `projects.pimae.pimae` resolves without install
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402

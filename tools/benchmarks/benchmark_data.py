@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if ROOT not in sys.path:  # `projects.pimae.pimae` resolves without install
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
 from mmengine.registry import init_default_scope  # noqa: E402

@@ -38,7 +38,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if ROOT not in sys.path:  # `projects.pimae.pimae` resolves without install
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
 from projects.pimae.pimae import ops  # noqa: E402

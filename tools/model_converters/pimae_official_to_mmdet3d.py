@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
 #: (official prefix, our prefix) of modules that keep their inner names
