@@ -13,6 +13,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
 custom_hooks = [
     dict(type='WeightsOnlyCheckpointHook'),
+    dict(type='RandomStateCheckpointHook'),
     dict(type='StopOnInvalidLossHook'),
     dict(type='ReconstructionVisualizationHook', interval=500),
 ]

@@ -36,6 +36,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=2, max_keep_ckpts=2))
 custom_hooks = [
     dict(type='WeightsOnlyCheckpointHook'),
+    dict(type='RandomStateCheckpointHook'),
     dict(type='StopOnInvalidLossHook'),
     dict(type='ReconstructionVisualizationHook', interval=40, num_samples=2),
 ]

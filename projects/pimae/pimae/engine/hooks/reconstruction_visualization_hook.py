@@ -1,4 +1,4 @@
-"""Send PiMAE reconstructions of training batches to the visualiser backends."""
+"""Send PiMAE reconstructions of training batches to the visualiser."""
 from typing import Any, Optional
 
 import torch

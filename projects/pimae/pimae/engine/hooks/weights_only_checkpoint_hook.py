@@ -1,4 +1,4 @@
-"""Keep the checkpoints a run writes loadable with ``torch.load(weights_only=True)``."""
+"""Keep the checkpoints a run writes loadable with ``weights_only=True``."""
 from typing import Any
 
 import numpy as np

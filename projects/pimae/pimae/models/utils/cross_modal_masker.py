@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmdet3d.registry import MODELS
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -103,6 +104,11 @@ class CrossModalMasker(BaseModule):
         self.noise_scale = noise_scale
         self.compat_norm_size = (
             tuple(compat_norm_size) if compat_norm_size is not None else None)
+        print_log(
+            f'{type(self).__name__}: point_mask_type={point_mask_type!r} '
+            f'(ratio {point_mask_ratio}), image_mask_type='
+            f'{image_mask_type!r} (ratio {image_mask_ratio})',
+            logger='current')
 
     @property
     def aligned(self) -> bool:
