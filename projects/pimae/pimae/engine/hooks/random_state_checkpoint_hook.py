@@ -7,7 +7,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 
 from mmdet3d.registry import HOOKS
@@ -74,14 +74,51 @@ class RandomStateCheckpointHook(Hook):
     weights) never touches the generators.
     """
 
-    priority = 'VERY_LOW'  # restore after every other before_train
+    # LOW: gathers before CheckpointHook (VERY_LOW) saves in the same
+    # after_train_* call; restores after the usual before_train hooks
+    priority = 'LOW'
 
     def __init__(self) -> None:
         self._pending: Optional[dict] = None
+        self._gathered: Optional[List[dict]] = None
+
+    def _gather(self) -> None:
+        """Collect every rank's states; a collective, so it runs in hooks
+        that every rank calls (checkpoints are saved by rank 0 only)."""
+        self._gathered = all_gather_object(get_random_state())
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        """Gather the states when an iteration-based checkpoint follows."""
+        if get_world_size() == 1:
+            return
+        for hook in runner.hooks:
+            if not isinstance(hook, CheckpointHook) or hook.by_epoch:
+                continue
+            if hook.every_n_train_iters(
+                    runner, hook.interval,
+                    hook.save_begin) or (hook.save_last
+                                         and hook.is_last_train_iter(runner)):
+                self._gather()
+                return
+
+    def after_train_epoch(self, runner) -> None:
+        """Gather the states at the end of every epoch (once per epoch)."""
+        if get_world_size() > 1:
+            self._gather()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Gather every rank's states into ``checkpoint['rng_state']``."""
-        states: List[dict] = all_gather_object(get_random_state())
+        """Store every rank's states in ``checkpoint['rng_state']``."""
+        if get_world_size() == 1:
+            states = [get_random_state()]
+        elif self._gathered is not None:
+            states = self._gathered
+        else:  # a save outside the train loop's hooks: rank 0 only
+            states = [get_random_state()]
+        self._gathered = None
         checkpoint[CHECKPOINT_KEY] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
