@@ -11,7 +11,7 @@ train_dataloader = dict(
     persistent_workers=True,
     dataset=dict(data_root=data_root))
 
-max_epochs = 12
+max_epochs = 10
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3), accumulative_counts=1)
 param_scheduler = [

@@ -1,0 +1,182 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Benchmark one PiMAE training step against the original's work pattern.
+
+One step = forward, backward and AdamW update of the default-size model
+(``configs/_base_/models/pimae.py``, 8.7 M parameters) on a synthetic batch
+of 2048-point clouds and 256x352 images (``--batch-size``, 8 by default).
+Two variants, measured in the same run:
+
+* ``faithful``: the original's work pattern: the mini-PointNet embeds all
+  128 point groups and the masked ones are dropped afterwards
+  (``backbone.embed_masked_groups=True``), and the cross-modal head
+  upsamples the image-decoder feature map to 256x352 before sampling it
+  (``cross_head.compat_upsample_size=(256, 352)``);
+* ``default``: this project's defaults: only the visible groups are embedded
+  and the feature map is sampled bilinearly at the exact projections.
+
+Both compute the same losses (the upsample path differs by interpolation
+error only). Reported: the minimum step time over ``--repeats`` steps after
+``--warmup`` steps, samples/s, and the peak tensor memory of one step
+(``torch.profiler`` allocation events on CPU, ``max_memory_allocated`` on
+CUDA), then the ratios default / faithful.
+
+Example:
+    python tools/benchmarks/benchmark_train_step.py --repeats 3
+    python tools/benchmarks/benchmark_train_step.py --device cuda
+"""
+import argparse
+import copy
+import os.path as osp
+import sys
+import time
+from typing import Dict, Tuple
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
+    sys.path.insert(0, ROOT)
+
+VARIANTS = dict(
+    faithful=dict(
+        backbone=dict(embed_masked_groups=True),
+        cross_head=dict(compat_upsample_size=(256, 352))),
+    default=dict(),
+)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Benchmark one PiMAE training step (fwd + bwd + AdamW).')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=0,
+        help='torch CPU threads; 0 keeps the torch default')
+    return parser.parse_args()
+
+
+def build(variant: dict, device: str) -> torch.nn.Module:
+    """The default PiMAE with a variant's overrides merged in."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    import projects.pimae.pimae.models  # noqa: F401
+    from mmdet3d.registry import MODELS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/models/pimae.py'))
+    model_cfg = copy.deepcopy(cfg.model)
+    for key, value in variant.items():
+        model_cfg[key].update(value)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model.to(device).train()
+
+
+def make_batch(batch_size: int, device: str) -> Tuple[dict, list]:
+    """Points in front of a pinhole camera, projecting into the image."""
+    from mmdet3d.structures import Det3DDataSample
+    g = torch.Generator().manual_seed(0)
+    depth = 1 + 4 * torch.rand(batch_size, 2048, generator=g)
+    x = (torch.rand(batch_size, 2048, generator=g) - .5) * depth
+    z = (torch.rand(batch_size, 2048, generator=g) - .5) * .6 * depth
+    points = torch.stack([x, depth, z], dim=-1).to(device)
+    imgs = torch.randn(batch_size, 3, 256, 352, generator=g).to(device)
+    focal = 0.6 * 352
+    depth2img = torch.tensor([[focal, 175.5 + 1, 0.], [0., 127.5 + 1, -focal],
+                              [0., 1., 0.]]).numpy()
+    samples = []
+    for i in range(batch_size):
+        sample = Det3DDataSample()
+        sample.set_metainfo(
+            dict(depth2img=depth2img, img_shape=(256, 352), sample_idx=i))
+        samples.append(sample)
+    return dict(points=points, imgs=imgs), samples
+
+
+def step_fn(model, optimizer, inputs, samples):
+
+    def step():
+        losses = model.loss(inputs, samples)
+        total = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        return total
+
+    return step
+
+
+def peak_memory_mb(fn, device: str) -> float:
+    """Peak tensor memory of one call of ``fn`` above what was alive."""
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    with profile(
+            activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted((e for e in prof.events() if e.cpu_memory_usage != 0),
+                    key=lambda e: e.time_range.start)
+    alive = peak = 0
+    for event in events:
+        alive += event.cpu_memory_usage
+        peak = max(peak, alive)
+    return peak / 2**20
+
+
+def measure(name: str, args: argparse.Namespace) -> Dict[str, float]:
+    model = build(VARIANTS[name], args.device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    inputs, samples = make_batch(args.batch_size, args.device)
+    step = step_fn(model, optimizer, inputs, samples)
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.repeats):
+        if args.device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        step()
+        if args.device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    seconds = min(times)
+    return dict(
+        seconds=seconds,
+        samples_per_s=args.batch_size / seconds,
+        peak_mb=peak_memory_mb(step, args.device))
+
+
+def main() -> int:
+    args = parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        sys.exit('error: --device cuda but CUDA is not available')
+    results = {name: measure(name, args) for name in VARIANTS}
+    print(f'PiMAE training step, batch {args.batch_size}, {args.device}, '
+          f'{torch.get_num_threads()} threads, min of {args.repeats}')
+    print('| variant | step (s) | samples/s | peak memory (MiB) |')
+    print('| --- | --- | --- | --- |')
+    for name, r in results.items():
+        print(f'| {name} | {r["seconds"]:.3f} | {r["samples_per_s"]:.2f} | '
+              f'{r["peak_mb"]:.0f} |')
+    fast, slow = results['default'], results['faithful']
+    print(f'speed-up default / faithful: '
+          f'{slow["seconds"] / fast["seconds"]:.2f}x; peak memory ratio: '
+          f'{fast["peak_mb"] / slow["peak_mb"]:.2f}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
