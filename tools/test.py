@@ -1,4 +1,4 @@
-"""Test (evaluate) a checkpoint with MMEngine, like mmdet3d 1.4's ``tools/test.py``."""
+"""Test (evaluate) a checkpoint, like mmdet3d 1.4's ``tools/test.py``."""
 import argparse
 import os.path as osp
 import sys
@@ -7,13 +7,15 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.pimae.pimae.utils import (ConfigOptionError,  # noqa: E402
-                                        check_cfg_options, set_local_rank,
-                                        setup_cpu_distributed)
+from projects.pimae.pimae.utils import (  # noqa: E402
+    ConfigOptionError,
+    check_cfg_options,
+    set_local_rank,
+    setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,7 +39,8 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
-    parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument(
+        '--tta', action='store_true', help='test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     set_local_rank(args.local_rank)
@@ -46,7 +49,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    for path, what in ((args.config, 'Config'), (args.checkpoint, 'Checkpoint')):
+    for path, what in ((args.config, 'Config'), (args.checkpoint,
+                                                 'Checkpoint')):
         if not osp.isfile(path):
             sys.exit(f'{what} file not found: {path}')
     cfg = Config.fromfile(args.config)

@@ -5,7 +5,6 @@ distributed backend falls back to gloo automatically.
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
@@ -19,9 +18,11 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.pimae.pimae.utils import (ConfigOptionError,  # noqa: E402
-                                        check_cfg_options, set_local_rank,
-                                        setup_cpu_distributed)
+from projects.pimae.pimae.utils import (  # noqa: E402
+    ConfigOptionError,
+    check_cfg_options,
+    set_local_rank,
+    setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:

@@ -23,8 +23,8 @@ from mmengine.runner import load_checkpoint  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
-from projects.pimae.pimae.engine.hooks.reconstruction_visualization_hook import \
-    image_normalization  # noqa: E402
+from projects.pimae.pimae.engine.hooks import \
+    reconstruction_visualization_hook as vis_hook  # noqa: E402
 from projects.pimae.pimae.visualization import \
     draw_reconstruction  # noqa: E402
 
@@ -36,7 +36,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out-dir', required=True, help='folder for PNGs')
     parser.add_argument('--num-samples', type=int, default=4)
     parser.add_argument(
-        '--split', choices=['train', 'val', 'test'], default='train',
+        '--split',
+        choices=['train', 'val', 'test'],
+        default='train',
         help='dataloader of the config whose dataset is drawn')
     parser.add_argument('--seed', type=int, default=0, help='masking seed')
     parser.add_argument('--device', default='cpu')
@@ -47,7 +49,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     for path, what in ((args.config, 'Config'), (args.checkpoint,
-                                                  'Checkpoint')):
+                                                 'Checkpoint')):
         if not osp.isfile(path):
             sys.exit(f'{what} file not found: {path}')
     cfg = Config.fromfile(args.config)
@@ -62,7 +64,7 @@ def main() -> None:
     model = MODELS.build(cfg.model).to(args.device)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()
-    mean, std = image_normalization(model)
+    mean, std = vis_hook.image_normalization(model)
 
     os.makedirs(args.out_dir, exist_ok=True)
     torch.manual_seed(args.seed)

@@ -46,7 +46,8 @@ def test_float32_points_land_within_tolerance():
     pixels, depths = _chosen_pixels(rng)
     points = back_project(pixels, depths, k, rt).astype(np.float32)
     uv, _ = project_points(
-        torch.from_numpy(points), torch.from_numpy(depth2img).float())
+        torch.from_numpy(points),
+        torch.from_numpy(depth2img).float())
     assert uv.dtype == torch.float32
     np.testing.assert_allclose(uv.numpy(), pixels, atol=2e-3)
 
@@ -56,14 +57,15 @@ def test_agrees_with_votenet_style_projection():
     k, rt, depth2img = make_camera(pitch=-0.2, roll=0.1)
     points = rng.uniform([-2., 1., -1.], [2., 6., 1.5], (500, 3))
     uv, _ = project_points(points, depth2img)
-    np.testing.assert_array_equal(
-        np.round(uv), votenet_pixels(points, k, rt))
+    np.testing.assert_array_equal(np.round(uv), votenet_pixels(points, k, rt))
 
 
 def test_batched_torch_matches_per_sample_numpy():
     rng = np.random.default_rng(3)
-    cams = [make_camera(pitch=p, roll=r) for p, r in [(0.1, 0.), (-0.2, .1),
-                                                      (0.3, -.1)]]
+    cams = [
+        make_camera(pitch=p, roll=r)
+        for p, r in [(0.1, 0.), (-0.2, .1), (0.3, -.1)]
+    ]
     points = rng.uniform([-2., 1., -1.], [2., 6., 1.5], (3, 50, 3))
     depth2img = np.stack([cam[2] for cam in cams])
     uv, depth = project_points(
@@ -122,9 +124,8 @@ def test_points_behind_camera_are_finite_and_invalid():
     uv_t, depth_t = project_points(
         torch.from_numpy(points), torch.from_numpy(depth2img))
     assert torch.isfinite(uv_t).all()
-    assert points_in_image(uv_t, depth_t, IMG_SHAPE).tolist() == [
-        True, False, False, False
-    ]
+    assert points_in_image(uv_t, depth_t,
+                           IMG_SHAPE).tolist() == [True, False, False, False]
 
 
 def test_points_in_image_borders():
@@ -180,4 +181,3 @@ def test_bad_eps_and_mismatched_depth():
         points_in_image(np.zeros((4, 2)), np.ones(4), (480, 0))
     with pytest.raises(ValueError, match='img_shape'):
         points_in_image(np.zeros((4, 2)), np.ones(4), (3, 480, 640))
-

@@ -1,6 +1,5 @@
-"""Run tools/train.py and tools/dist_train.sh as a user would, on a toy model."""
+"""Run tools/train.py and tools/dist_train.sh as a user would (toy model)."""
 import os
-import os.path as osp
 import re
 import subprocess
 import sys
@@ -18,7 +17,11 @@ def run_tool(args, cwd, timeout=300, env_extra=None):
     env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1')
     env.update(env_extra or {})
     return subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True,
+        args,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout)
 
 
@@ -28,7 +31,8 @@ def train(work_dir, *extra, cwd=None):
         str(ROOT / 'tools' / 'train.py'),
         str(TOY_CONFIG), '--work-dir',
         str(work_dir), *extra
-    ], cwd=cwd or work_dir.parent)
+    ],
+                    cwd=cwd or work_dir.parent)
 
 
 def load(path):
@@ -52,7 +56,8 @@ def test_resume_continues_with_optimizer_and_scheduler_state(tmp_path):
     assert re.search(r'Epoch\(train\)\s+\[2\]', log)
     assert not re.search(r'Epoch\(train\)\s+\[1\]', log)
 
-    ckpt_a, ckpt_b = load(straight / 'epoch_2.pth'), load(resumed / 'epoch_2.pth')
+    ckpt_a, ckpt_b = load(straight / 'epoch_2.pth'), load(resumed /
+                                                          'epoch_2.pth')
     assert ckpt_b['meta']['epoch'] == 2 and ckpt_b['meta']['iter'] == 16
     # optimizer state (AdamW moments and step) continued, not restarted
     state_a = ckpt_a['optimizer']['state']
@@ -60,8 +65,7 @@ def test_resume_continues_with_optimizer_and_scheduler_state(tmp_path):
     assert state_a.keys() == state_b.keys()
     for key in state_a:
         for name in ('exp_avg', 'exp_avg_sq', 'step'):
-            torch.testing.assert_close(state_b[key][name],
-                                       state_a[key][name])
+            torch.testing.assert_close(state_b[key][name], state_a[key][name])
     assert float(state_b[0]['step']) == 16
     # scheduler state continued: same step counters and learning rate
     for sched_a, sched_b in zip(ckpt_a['param_schedulers'],
@@ -83,8 +87,8 @@ def test_cfg_options_reach_dumped_config(tmp_path):
     assert 'batch_size=8' in dumped
     assert 'lr=0.123' in dumped
     assert 'max_epochs=1' in dumped
-    assert re.search(r'Epoch\(train\)\s+\[1\]\[4/4\]', result.stdout +
-                     result.stderr)
+    assert re.search(r'Epoch\(train\)\s+\[1\]\[4/4\]',
+                     result.stdout + result.stderr)
 
 
 def test_bad_cfg_option_key_fails_clearly(tmp_path):
@@ -100,7 +104,8 @@ def test_missing_config_fails_clearly(tmp_path):
     result = run_tool([
         sys.executable,
         str(ROOT / 'tools' / 'train.py'), 'configs/does_not_exist.py'
-    ], cwd=tmp_path)
+    ],
+                      cwd=tmp_path)
     assert result.returncode != 0
     assert 'Config file not found: configs/does_not_exist.py' in result.stderr
     assert 'Traceback' not in result.stderr
@@ -114,7 +119,9 @@ def test_dist_train_two_processes_on_cpu(tmp_path):
         str(ROOT / 'tools' / 'dist_train.sh'),
         str(TOY_CONFIG), '2', '--work-dir',
         str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1'
-    ], cwd=tmp_path, env_extra=dict(PORT='29517'))
+    ],
+                      cwd=tmp_path,
+                      env_extra=dict(PORT='29517'))
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'using the gloo backend' in log

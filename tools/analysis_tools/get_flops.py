@@ -1,4 +1,4 @@
-"""Parameters and FLOPs per module of a model, on one real sample of its config.
+"""Parameters and FLOPs per module of a model, on one sample of its config.
 
     python tools/analysis_tools/get_flops.py CONFIG [--mode loss|tensor]
 
@@ -44,7 +44,8 @@ class TracedForward(nn.Module):
 
     def forward(self, *tensors):
         outputs = self.model(
-            dict(zip(self.input_keys, tensors)), self.data_samples,
+            dict(zip(self.input_keys, tensors)),
+            self.data_samples,
             mode=self.mode)
         if isinstance(outputs, dict):
             return tuple(v for v in outputs.values()
@@ -56,7 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file')
     parser.add_argument(
-        '--mode', choices=['loss', 'tensor'], default='loss',
+        '--mode',
+        choices=['loss', 'tensor'],
+        default='loss',
         help="'loss': the full pre-training forward (encoders, decoders, "
         "heads); 'tensor': the feature extractor only")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -75,9 +78,10 @@ def main() -> None:
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         sample = dataset[0]
     except (FileNotFoundError, OSError) as err:
-        sys.exit(f'get_flops needs one sample of the config\'s train dataset: '
-                 f'{err}. Generate data first (e.g. tools/create_demo_data.py) '
-                 'or point the dataset at real data with --cfg-options.')
+        sys.exit(
+            f'get_flops needs one sample of the config\'s train dataset: '
+            f'{err}. Generate data first (e.g. tools/create_demo_data.py) '
+            'or point the dataset at real data with --cfg-options.')
     model = MODELS.build(cfg.model).eval()
     data = model.data_preprocessor(pseudo_collate([sample]), False)
     inputs = data['inputs']
@@ -86,7 +90,9 @@ def main() -> None:
     torch.manual_seed(0)
     with torch.no_grad():
         info = get_model_complexity_info(
-            wrapped, inputs=tuple(inputs[k] for k in keys), show_table=True,
+            wrapped,
+            inputs=tuple(inputs[k] for k in keys),
+            show_table=True,
             show_arch=False)
     shapes = ', '.join(f'{k} {tuple(inputs[k].shape)}' for k in keys)
     print(info['out_table'])

@@ -11,7 +11,8 @@ epoch of SUN RGB-D (5285 training scenes) follows from the end-to-end rate.
 
 Example (CPU, the demo config on the generated scenes)::
 
-    python tools/benchmarks/benchmark_pretrain.py configs/pimae/pretrain_demo.py
+    python tools/benchmarks/benchmark_pretrain.py \
+        configs/pimae/pretrain_demo.py
 
 and, on a GPU machine, the real config::
 
@@ -49,7 +50,10 @@ class IterTimes(Hook):
     def before_train_epoch(self, runner) -> None:
         self.stamps.append(time.perf_counter())
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if torch.cuda.is_available():
             torch.cuda.synchronize()
@@ -63,7 +67,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--warmup', type=int, default=1, help='untimed first iterations')
     parser.add_argument(
-        '--model-steps', type=int, default=3,
+        '--model-steps',
+        type=int,
+        default=3,
         help='train_step repeats of the model-only baseline')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()

@@ -1,6 +1,7 @@
 """Transforms of the paired point + image pipeline; each one that moves
 points or pixels keeps ``depth2img`` exact."""
 from .check_depth2img import CheckDepth2Img
+from .crop_object_box import CropObjectBox
 from .furthest_point_sample import FurthestPointSample
 from .global_flip_rot_scale_with_depth2img import \
     GlobalFlipRotScaleWithDepth2Img
@@ -12,5 +13,5 @@ from .resize_with_depth2img import ResizeWithDepth2Img
 __all__ = [
     'CheckDepth2Img', 'FurthestPointSample', 'GlobalFlipRotScaleWithDepth2Img',
     'LoadCheckedPointsFromFile', 'LoggedPointSample',
-    'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img'
+    'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img', 'CropObjectBox'
 ]

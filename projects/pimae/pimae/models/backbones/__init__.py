@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .pimae_encoder import PiMAEEncoder
+from .pimae_vision_transformer import PiMAEVisionTransformer
 from .threedetr_backbone import ThreeDETRBackbone
 
-__all__ = ['PiMAEEncoder', 'ThreeDETRBackbone']
+__all__ = ['PiMAEEncoder', 'PiMAEVisionTransformer', 'ThreeDETRBackbone']
