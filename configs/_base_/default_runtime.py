@@ -1,6 +1,7 @@
 # Runtime shared by every config of this project (mmdet3d 1.4 conventions).
 default_scope = 'mmdet3d'
-custom_imports = dict(imports=['projects.pimae.pimae'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.pimae.pimae'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -21,10 +22,14 @@ custom_hooks = [
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo without CUDA
+    dist_cfg=dict(
+        backend='nccl'),  # tools/train.py switches to gloo without CUDA
 )
 
-vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')
+]
 visualizer = dict(
     type='Det3DLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 
@@ -32,5 +37,6 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
-# Per-rank seeds: each rank offsets the seed so data workers differ across GPUs.
+# Per-rank seeds: each rank offsets the seed, so data workers differ across
+# GPUs.
 randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)

@@ -159,4 +159,3 @@ def points_in_image(uv: ArrayLike,
     x, y = uv[..., 0], uv[..., 1]
     return ((depth > eps) & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5)
             & (y < height - 0.5))
-

@@ -40,8 +40,14 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
         ConfigOptionError: Naming the first unknown key, the part of it that
             exists, and the closest existing names.
     """
-    replaced = {key[:-len('.type')] for key in options if key.endswith('.type')}
-    replaced |= {key for key, value in options.items() if isinstance(value, dict)}
+    replaced = {
+        key[:-len('.type')]
+        for key in options if key.endswith('.type')
+    }
+    replaced |= {
+        key
+        for key, value in options.items() if isinstance(value, dict)
+    }
     for full_key in options:
         node: Any = cfg._cfg_dict
         parts = full_key.split('.')

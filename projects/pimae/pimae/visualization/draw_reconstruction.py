@@ -13,7 +13,7 @@ from mmengine.structures import BaseDataElement  # noqa: E402
 def denormalize_image(img: torch.Tensor,
                       mean: Optional[Sequence[float]] = None,
                       std: Optional[Sequence[float]] = None) -> np.ndarray:
-    """Turn a normalised (C, H, W) RGB tensor back into an (H, W, 3) uint8 image.
+    """Turn a normalised (C, H, W) RGB tensor into an (H, W, 3) uint8 image.
 
     Args:
         img (Tensor): (3, H, W) image in the network's input space.
@@ -35,9 +35,15 @@ def denormalize_image(img: torch.Tensor,
 def _scatter3d(ax, points: np.ndarray, color: str, title: str,
                limits: Tuple[np.ndarray, np.ndarray], max_points: int) -> None:
     if len(points) > max_points:  # evenly thinned, deterministic
-        points = points[np.linspace(0, len(points) - 1, max_points).astype(int)]
-    ax.scatter(points[:, 0], points[:, 1], points[:, 2], s=0.5, c=color,
-               depthshade=False)
+        points = points[np.linspace(0,
+                                    len(points) - 1, max_points).astype(int)]
+    ax.scatter(
+        points[:, 0],
+        points[:, 1],
+        points[:, 2],
+        s=0.5,
+        c=color,
+        depthshade=False)
     low, high = limits
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
@@ -87,14 +93,13 @@ def draw_reconstruction(reconstruction: BaseDataElement,
             ax.axis('off')
         clouds = (('visible points', rec.pts_visible, 'tab:blue'),
                   ('masked points (ground truth)', rec.pts_masked_gt,
-                   'tab:green'),
-                  ('masked points (prediction)', rec.pts_masked_pred,
-                   'tab:red'))
+                   'tab:green'), ('masked points (prediction)',
+                                  rec.pts_masked_pred, 'tab:red'))
         arrays = [c.detach().float().cpu().numpy() for _, c, _ in clouds]
         stacked = np.concatenate(arrays[:2], axis=0)  # fixed by the input
         limits = (stacked.min(axis=0), stacked.max(axis=0))
-        for column, ((name, _, color), points) in enumerate(
-                zip(clouds, arrays)):
+        for column, ((name, _, color),
+                     points) in enumerate(zip(clouds, arrays)):
             ax = figure.add_subplot(2, 3, column + 4, projection='3d')
             _scatter3d(ax, points, color, name, limits, max_points)
         if title:
