@@ -82,7 +82,8 @@ def main() -> int:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = tempfile.mkdtemp(prefix='pimae_bench_')
     cfg.train_cfg.max_epochs = args.epochs
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=-1, save_last=False)
     cfg.custom_hooks = [
         h for h in cfg.get('custom_hooks', [])
         if h['type'] not in ('ReconstructionVisualizationHook', )
