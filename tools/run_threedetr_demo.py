@@ -16,21 +16,23 @@
    ``<work-dir>/summary.json``.
 """
 import argparse
-import glob
 import json
 import math
 import os
 import os.path as osp
-import subprocess
 import sys
 from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+from demo_runs import TEST, TRAIN, run  # noqa: E402
+from demo_runs import ensure_demo_data, latest_checkpoint  # noqa: E402
+from demo_runs import read_test_json  # noqa: E402
+
 CONFIGS = dict(
     scratch=osp.join(ROOT, 'configs/threedetr/threedetr_demo_sunrgbd.py'),
     pimae=osp.join(ROOT, 'configs/threedetr/threedetr_pimae_demo_sunrgbd.py'))
 PRETRAIN_CONFIG = osp.join(ROOT, 'configs/pimae/pretrain_demo.py')
-TRAIN, TEST = osp.join(ROOT, 'tools/train.py'), osp.join(ROOT, 'tools/test.py')
 METRICS = ('mAP_0.25', 'mAP_0.50', 'mAR_0.25', 'mAR_0.50')
 
 
@@ -62,25 +64,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(cmd: List[str]) -> None:
-    """Run a tool; stop with its exit code if it fails."""
-    print('+', ' '.join(cmd), flush=True)
-    result = subprocess.run(cmd)
-    if result.returncode != 0:
-        sys.exit(f'error: `{" ".join(cmd)}` failed with exit code '
-                 f'{result.returncode}')
-
-
-def latest_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint named by ``<work_dir>/last_checkpoint``, if any."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker) as f:
-        path = osp.join(work_dir, osp.basename(f.read().strip()))
-    return path if osp.isfile(path) else None
-
-
 def read_test_metrics(test_dir: str) -> Dict[str, float]:
     """AP / AR of the json file that ``tools/test.py`` wrote.
 
@@ -88,15 +71,7 @@ def read_test_metrics(test_dir: str) -> Dict[str, float]:
     (and so a NaN mean); a small generated val split may miss some classes,
     so the means here are over the classes it has (``num_classes``).
     """
-    logs = sorted(
-        glob.glob(osp.join(test_dir, '*', '*.json')), key=osp.getmtime)
-    if not logs:
-        sys.exit(f'error: tools/test.py wrote no metrics under {test_dir}')
-    metrics = {}
-    with open(logs[-1]) as f:
-        for line in f:
-            if line.strip():
-                metrics.update(json.loads(line))
+    metrics = read_test_json(test_dir)
     summary: Dict[str, float] = {}
     for metric in METRICS:
         kind, thr = metric.split('_')  # mAP / mAR, threshold
@@ -106,7 +81,8 @@ def read_test_metrics(test_dir: str) -> Dict[str, float]:
             if k.endswith(suffix) and not math.isnan(float(v))
         ]
         if not values:
-            sys.exit(f'error: {logs[-1]} has no per-class {suffix[1:]}')
+            sys.exit(f'error: {metrics["_path"]} has no per-class '
+                     f'{suffix[1:]}')
         summary[metric] = sum(values) / len(values)
         summary['num_classes'] = len(values)
     return summary
@@ -116,13 +92,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     py = sys.executable
     data_root = args.data_root.rstrip('/') + '/'
-    if not osp.isfile(osp.join(data_root, 'sunrgbd_infos_train.pkl')):
-        run([
-            py,
-            osp.join(ROOT, 'tools/create_demo_data.py'), '--out-dir',
-            data_root, '--num-scenes',
-            str(args.num_scenes), '--seed', '0'
-        ])
+    ensure_demo_data(data_root, args.num_scenes)
     data_options = [
         f'{loader}.dataset.data_root={data_root}'
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')

@@ -18,23 +18,25 @@
    written to ``<work-dir>/summary.json``.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+from demo_runs import TEST, TRAIN, run  # noqa: E402
+from demo_runs import ensure_demo_data, latest_checkpoint  # noqa: E402
+from demo_runs import read_test_json  # noqa: E402
+
 CONFIGS = dict(
     linear_probe=osp.join(
         ROOT, 'configs/vit/vit-pimae_linear-probe_sunrgbd-crops_demo.py'),
     finetune=osp.join(ROOT,
                       'configs/vit/vit-pimae_finetune_sunrgbd-crops_demo.py'))
 INITS = ('pimae', 'random')
-TRAIN, TEST = osp.join(ROOT, 'tools/train.py'), osp.join(ROOT, 'tools/test.py')
 CONVERTER = osp.join(ROOT, 'tools/model_converters/pimae_to_mmpretrain_vit.py')
 PIMAE_DEMO_DIR = 'work_dirs/pimae_demo'
 METRIC = 'accuracy/top1'
@@ -68,31 +70,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(cmd: List[str]) -> float:
-    """Run a tool; stop with its exit code if it fails.
-
-    Returns:
-        float: Wall time of the command in seconds.
-    """
-    print('+', ' '.join(cmd), flush=True)
-    start = time.perf_counter()
-    result = subprocess.run(cmd)
-    if result.returncode != 0:
-        sys.exit(f'error: `{" ".join(cmd)}` failed with exit code '
-                 f'{result.returncode}')
-    return time.perf_counter() - start
-
-
-def latest_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint named by ``<work_dir>/last_checkpoint``, if any."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker) as f:
-        path = osp.join(work_dir, osp.basename(f.read().strip()))
-    return path if osp.isfile(path) else None
-
-
 def find_pimae_checkpoint(given: Optional[str]) -> str:
     """The PiMAE checkpoint to transfer; exits with a hint if none."""
     if given is not None:
@@ -110,17 +87,9 @@ def find_pimae_checkpoint(given: Optional[str]) -> str:
 
 def read_test_metric(test_dir: str) -> float:
     """The top-1 accuracy that ``tools/test.py`` logged to its json file."""
-    logs = sorted(
-        glob.glob(osp.join(test_dir, '*', '*.json')), key=osp.getmtime)
-    if not logs:
-        sys.exit(f'error: tools/test.py wrote no metrics under {test_dir}')
-    metrics = {}
-    with open(logs[-1]) as f:
-        for line in f:
-            if line.strip():
-                metrics.update(json.loads(line))
+    metrics = read_test_json(test_dir)
     if METRIC not in metrics:
-        sys.exit(f'error: {logs[-1]} has no {METRIC}')
+        sys.exit(f'error: {metrics["_path"]} has no {METRIC}')
     return float(metrics[METRIC])
 
 
@@ -130,13 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     start = time.perf_counter()
     checkpoint = find_pimae_checkpoint(args.pimae_checkpoint)
     data_root = args.data_root.rstrip('/') + '/'
-    if not osp.isfile(osp.join(data_root, 'sunrgbd_infos_train.pkl')):
-        run([
-            py,
-            osp.join(ROOT, 'tools/create_demo_data.py'), '--out-dir',
-            data_root, '--num-scenes',
-            str(args.num_scenes), '--seed', '0'
-        ])
+    ensure_demo_data(data_root, args.num_scenes)
     os.makedirs(args.work_dir, exist_ok=True)
     vit_checkpoint = osp.abspath(osp.join(args.work_dir, 'pimae_vit.pth'))
     run([py, CONVERTER, checkpoint, vit_checkpoint])

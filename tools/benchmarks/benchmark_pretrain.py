@@ -40,24 +40,26 @@ SUNRGBD_TRAIN_SCENES = 5285
 
 
 class IterTimes(Hook):
-    """Record the wall time at the end of every training iteration."""
+    """Record the wall time of every training iteration, data loading
+    included (from the end of the previous iteration, or the start of the
+    epoch)."""
 
     priority = 'LOWEST'
 
     def __init__(self) -> None:
-        self.stamps: List[float] = []
+        self.durations: List[float] = []
+        self._last = 0.
 
     def before_train_epoch(self, runner) -> None:
-        self.stamps.append(time.perf_counter())
+        self._last = time.perf_counter()
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx,
-                         data_batch=None,
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         if torch.cuda.is_available():
             torch.cuda.synchronize()
-        self.stamps.append(time.perf_counter())
+        now = time.perf_counter()
+        self.durations.append(now - self._last)
+        self._last = now
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,15 +97,7 @@ def main() -> int:
     runner.train()
 
     batch_size = cfg.train_dataloader.batch_size
-    stamps = timer.stamps
-    # per-epoch stamp lists: [epoch start, iter 1 end, iter 2 end, ...]
-    iters_per_epoch = len(runner.train_dataloader)
-    durations = []
-    for epoch in range(args.epochs):
-        epoch_stamps = stamps[epoch * (iters_per_epoch + 1):(epoch + 1) *
-                              (iters_per_epoch + 1)]
-        durations += [b - a for a, b in zip(epoch_stamps, epoch_stamps[1:])]
-    timed = durations[args.warmup:]
+    timed = timer.durations[args.warmup:]
     if not timed:
         sys.exit('error: no timed iterations; train more epochs or lower '
                  '--warmup')
