@@ -83,13 +83,15 @@ if ! mmcv_ok; then
       "mmcv==$MMCV_VERSION" -w "$tmp_wheels"
     mv "$tmp_wheels"/mmcv-*.whl "$WHEEL_DIR"/   # only a finished wheel enters the cache
     rm -rf "$tmp_wheels"
-    "${PIP[@]}" install "setuptools>=77"
+    "${PIP[@]}" install "setuptools>=77,<81"
   else
     log "using cached mmcv wheel from $WHEEL_DIR"
   fi
 fi
 
-# 4. the pinned rest and the project itself (editable: `import projects.pimae.pimae` works anywhere)
+# 4. the pinned rest and the project itself (editable: `import projects.pimae.pimae` works anywhere).
+# setuptools stays below 81: later releases drop `pkg_resources`, which mmengine's `mmdet3d::` /
+# `mmpretrain::` config inheritance imports (requirements.txt pins it too).
 "${PIP[@]}" install --find-links "$WHEEL_DIR" -r "$ROOT/requirements.txt"
 "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT" --config-settings editable_mode=compat
 "$PY" -c "import torchvision.ops, mmcv.ops, mmdet3d, mmpretrain, projects.pimae.pimae"

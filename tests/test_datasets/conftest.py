@@ -12,8 +12,7 @@ from mmengine.registry import DefaultScope
 import projects.pimae.pimae.datasets  # noqa: F401  (registers)
 from projects.pimae.pimae.datasets import synthetic_sunrgbd
 
-SAMPLES = (Path(__file__).parents[2] / '..' / 'shared' / 'data' /
-           'mmdet3d_samples').resolve()
+from tests.data import MMDET3D_SAMPLES as SAMPLES
 
 #: Small scenes (half the Kinect v2 size) keep the tests fast.
 DEMO_CFG = synthetic_sunrgbd.SceneConfig(
@@ -87,11 +86,8 @@ def demo_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='session')
 def samples_root() -> Path:
-    """mmdet3d's real-format SUN RGB-D sample; skipped when absent."""
-    root = SAMPLES / 'sunrgbd'
-    if not (root / 'sunrgbd_infos.pkl').exists():
-        pytest.skip(f'real-format samples not found at {root}')
-    return root
+    """mmdet3d's real-format SUN RGB-D sample (vendored in tests/data)."""
+    return SAMPLES / 'sunrgbd'
 
 
 def load_bgr(path) -> np.ndarray:

@@ -50,8 +50,6 @@ def test_layout_and_split(small_dataset):
 def test_info_matches_real_format(small_dataset):
     """Same keys and value types as mmdet3d's converted real sample."""
     real = syn_real_info()
-    if real is None:
-        pytest.skip('shared mmdet3d samples not available')
     _, splits = small_dataset
     info = splits['train'][0]
     assert set(info) == set(real)
@@ -68,10 +66,8 @@ def test_info_matches_real_format(small_dataset):
 def syn_real_info():
     from pathlib import Path
     path = (
-        Path(__file__).parents[2] / '..' / 'shared' / 'data' /
-        'mmdet3d_samples' / 'sunrgbd' / 'sunrgbd_infos.pkl')
-    if not path.exists():
-        return None
+        Path(__file__).parents[2] / 'tests' / 'data' / 'mmdet3d_samples' /
+        'sunrgbd' / 'sunrgbd_infos.pkl')
     with open(path, 'rb') as f:
         return pickle.load(f)['data_list'][0]
 

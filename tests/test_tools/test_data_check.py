@@ -13,8 +13,7 @@ import pytest
 from projects.pimae.pimae.datasets import synthetic_sunrgbd
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = (ROOT / '..' / 'shared' / 'data' / 'mmdet3d_samples' /
-           'sunrgbd').resolve()
+SAMPLES = ROOT / 'tests' / 'data' / 'mmdet3d_samples' / 'sunrgbd'
 
 spec = importlib.util.spec_from_file_location('tool_data_check',
                                               ROOT / 'tools' / 'data_check.py')
@@ -94,10 +93,8 @@ def test_unreadable_info_file(tmp_path, capsys):
 
 
 def test_real_format_sample_flags_its_known_defect(capsys):
-    """The shared mmdet3d sample parses, and its known defect (depth2img
+    """The vendored mmdet3d sample parses, and its known defect (depth2img
     built from a transposed K, image of another scene) is detected."""
-    if not (SAMPLES / 'sunrgbd_infos.pkl').exists():
-        pytest.skip('real-format samples not available')
     rc = data_check.main([str(SAMPLES / 'sunrgbd_infos.pkl')])
     out = capsys.readouterr().out
     assert rc == 1
