@@ -7,3 +7,6 @@ allow_failed_imports=False)`` in a config.
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
+from .ops import register_mmcv_cpu_ops
+
+register_mmcv_cpu_ops()  # mmcv's CUDA-only point ops also take CPU tensors

@@ -13,6 +13,8 @@ from .furthest_point_sample import (furthest_point_sample,
                                     quickfps_available)
 from .gather_points import gather_points
 from .knn import knn
+from .mmcv_cpu_backend import (mmcv_cpu_ops_registered, register_mmcv_cpu_ops,
+                               unregister_mmcv_cpu_ops)
 
 __all__ = [
     'furthest_point_sample', 'furthest_point_sample_numpy',
@@ -20,3 +22,7 @@ __all__ = [
     'chamfer_loss'
 ]
 __all__ += ['ball_query']
+__all__ += [
+    'register_mmcv_cpu_ops', 'unregister_mmcv_cpu_ops',
+    'mmcv_cpu_ops_registered'
+]

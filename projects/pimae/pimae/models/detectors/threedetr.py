@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from mmdet3d.models.detectors import Base3DDetector
-from mmdet3d.registry import MODELS, WEIGHT_INITIALIZERS
+from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from ..backbones.threedetr_backbone import ThreeDETRBackbone  # noqa: F401
 from ..dense_heads.threedetr_head import ThreeDETRHead  # noqa: F401
@@ -30,10 +30,10 @@ class ThreeDETR(Base3DDetector):
     boxes are normalised by each sample's point-cloud range, as in 3DETR.
 
     To fine-tune from PiMAE, set
-    ``init_cfg=dict(type='PiMAEPretrained', checkpoint=...)``: it is applied
-    after every other initialisation (mmengine would run it first and let
-    the layers' own ``init_weights`` overwrite it) and logs which tensors
-    were transferred. :meth:`get_layer_depth` gives mmpretrain's
+    ``init_cfg=dict(type='PiMAEPretrained', checkpoint=...)``: like in any
+    other host, it is applied after the whole model is initialised, logs
+    which tensors were transferred and checks that they landed (see
+    :class:`PiMAEPretrainedInit`). :meth:`get_layer_depth` gives mmpretrain's
     ``LearningRateDecayOptimWrapperConstructor`` the depth of each
     parameter.
 
@@ -45,8 +45,8 @@ class ThreeDETR(Base3DDetector):
         test_cfg (dict, optional): Test config of the head.
         data_preprocessor (dict, optional): Data preprocessor config,
             normally ``dict(type='Det3DDataPreprocessor')``.
-        init_cfg (dict or list[dict], optional): Initialisation config;
-            entries of type ``PiMAEPretrained`` are deferred (see above).
+        init_cfg (dict or list[dict], optional): Initialisation config,
+            e.g. ``dict(type='PiMAEPretrained', checkpoint=...)``.
     """
 
     def __init__(self,
@@ -69,29 +69,6 @@ class ThreeDETR(Base3DDetector):
         self.bbox_head = MODELS.build(bbox_head)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
-
-    # ------------------------------------------------------------------
-    # initialisation
-    # ------------------------------------------------------------------
-    def init_weights(self) -> None:
-        """Initialise all modules, then apply ``PiMAEPretrained`` entries of
-        ``init_cfg`` last."""
-        first_call = not self._is_init
-        configs = self.init_cfg
-        if isinstance(configs, dict):
-            configs = [configs]
-        configs = list(configs or [])
-        deferred = [c for c in configs if c.get('type') == 'PiMAEPretrained']
-        others = [c for c in configs if c.get('type') != 'PiMAEPretrained']
-        saved = self.init_cfg
-        self.init_cfg = others or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = saved
-        if first_call:
-            for config in deferred:
-                WEIGHT_INITIALIZERS.build(config)(self)
 
     def get_layer_depth(self,
                         param_name: str,
@@ -161,12 +138,14 @@ class ThreeDETR(Base3DDetector):
             dict[str, Tensor]: The backbone outputs (``xyz`` (B, M, 3),
             ``features`` (B, M, C), ``indices`` (B, M)) and
             ``point_cloud_range``: per-sample minimum and maximum of the
-            input coordinates, each (B, 3).
+            input coordinates, each (B, 3), and ``points``: the input
+            coordinates (B, N, 3) (for the head's empty-box removal).
         """
         points = self._stack_points(batch_inputs_dict)
         xyz = points[..., :3]
         feats = self.backbone(points)
         feats['point_cloud_range'] = (xyz.amin(dim=1), xyz.amax(dim=1))
+        feats['points'] = xyz
         return feats
 
     def loss(self, batch_inputs_dict: dict,
