@@ -84,9 +84,9 @@ param_scheduler = [
         end=max_epochs,
         convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_begin=1, val_interval=max_epochs)
 # the same seed for the scratch and the PiMAE run: only the encoder differs
 randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))

@@ -126,3 +126,32 @@ def test_cuda_matches_cpu():
         cpu = pixel_to_patch_index(uv, IMG_SHAPE, PATCH, valid, clamp)
         cuda = pixel_to_patch_index(uv.cuda(), IMG_SHAPE, PATCH, valid, clamp)
         assert cuda.is_cuda and torch.equal(cuda.cpu(), cpu)
+
+
+def test_compat_maps_resized_pixels_back_to_the_native_frame():
+    """Pixels of the 256x352 input of a 640x480 native image: the original
+    looks up round(native pixel) / 730 (its native camera)."""
+    height, width = 256, 352
+    rng = np.random.default_rng(2)
+    native = rng.uniform(0., 639., (300, 2))
+    native[:, 1] *= 479. / 639.
+    # keep away from rounding ties
+    native = np.round(native) + rng.uniform(-0.4, 0.4, native.shape)
+    scale = np.array([352 / 640, 256 / 480])
+    resized = (native + 0.5) * scale - 0.5
+    col = np.floor(np.round(native[:, 0]) / 730 * (width - 1) / 16)
+    row = np.floor(np.round(native[:, 1]) / 530 * (height - 1) / 16)
+    expected = (row * 22 + col).astype(np.int64)
+    for uv, factors in ((resized, scale), (torch.from_numpy(resized),
+                                           torch.from_numpy(scale))):
+        result = pixel_to_patch_index(
+            uv, (height, width),
+            16,
+            compat_norm_size=(730, 530),
+            native_scale=factors)
+        np.testing.assert_array_equal(np.asarray(result), expected)
+    # 640x480 frames only reach the top-left of the grid in the original
+    assert expected.max() < 22 * 15
+    naive = pixel_to_patch_index(
+        resized, (height, width), 16, compat_norm_size=(730, 530))
+    assert not np.array_equal(naive, expected)

@@ -189,15 +189,21 @@ def test_gradients_flow_unless_caller_disables_them():
 
 
 def test_low_precision_feat_is_sampled_in_float32():
+    """A bfloat16 map sampled under bf16 autocast is sampled in float32 and
+    rounded once: exactly the float32 result in bfloat16, and at the pixel
+    centres its own values to within half a bfloat16 step. (A bfloat16 grid
+    would be off by up to ~0.2 px, i.e. up to ~0.2 in channel 0, many
+    bfloat16 steps for the small rows.)"""
     height, width = IMG_SHAPE
-    feat = linear_map(height, width).float() / 1000
+    feat = (linear_map(height, width).float() / 1000).bfloat16()
     uv = pixel_centres(height, width).float()
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        out = sample_feature_map(feat.bfloat16(), uv, IMG_SHAPE)
+        out = sample_feature_map(feat, uv, IMG_SHAPE)
     assert out.dtype == torch.bfloat16
-    reference = sample_feature_map(feat, uv, IMG_SHAPE)
-    torch.testing.assert_close(
-        out.float(), reference, rtol=1e-2, atol=1e-2)
+    reference = sample_feature_map(feat.float(), uv, IMG_SHAPE)
+    assert torch.equal(out, reference.bfloat16())
+    own = feat.flatten(2).transpose(1, 2).float()  # (B, H * W, C)
+    torch.testing.assert_close(out.float(), own, rtol=2**-9, atol=1e-6)
 
 
 @pytest.mark.parametrize('kwargs, match', [
@@ -243,3 +249,87 @@ def test_cuda_under_float16_autocast():
         out.double().cpu(), reference, rtol=2e-3, atol=2e-3)
     with pytest.raises(ValueError, match='uv is on cpu'):
         sample_feature_map(feat.cuda(), uv, IMG_SHAPE)
+
+
+# ---------------------------------------------------------------------------
+# compat_norm_size on pixels of a resized image: back to the native frame
+# ---------------------------------------------------------------------------
+def test_native_frame_pixels_inverts_the_resize():
+    """A 730x530 image resized to 352x256 moves pixel x to
+    (x + 0.5) * 352 / 730 - 0.5 (edges scale, not centres)."""
+    from projects.pimae.pimae.geometry import (depth2img_after_resize,
+                                               native_frame_pixels,
+                                               project_points)
+    native = torch.tensor([[[0., 0.], [729., 529.], [100.25, 300.75]]])
+    scale = torch.tensor([[352 / 730, 256 / 530]])
+    resized = (native + 0.5) * scale[:, None] - 0.5
+    torch.testing.assert_close(
+        native_frame_pixels(resized.double(), scale.double()),
+        native.double())
+    # the same through depth2img: project with the resized camera, map back
+    depth2img = torch.tensor([[520., 360., 10.], [0., 250., -515.],
+                              [0., 1., 0.]], dtype=torch.float64)
+    points = torch.tensor([[[0.3, 2.0, 0.1], [-0.8, 3.5, -0.4]]],
+                          dtype=torch.float64)
+    uv_native, _ = project_points(points, depth2img[None])
+    small = torch.from_numpy(
+        depth2img_after_resize(depth2img.numpy(), (352 / 730, 256 / 530)))
+    uv_small, _ = project_points(points, small[None])
+    torch.testing.assert_close(
+        native_frame_pixels(uv_small, scale.double()), uv_native)
+    # numpy, and one scale for all
+    import numpy as np
+    out = native_frame_pixels(resized[0].numpy(), np.array([352 / 730,
+                                                            256 / 530]))
+    np.testing.assert_allclose(out, native[0].numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match='native_scale must have shape'):
+        native_frame_pixels(resized, torch.ones(2, 2))
+    with pytest.raises(ValueError, match='positive'):
+        native_frame_pixels(resized, torch.zeros(1, 2))
+
+
+def test_pixels_to_grid_maps_back_before_the_compat_normalisation():
+    from projects.pimae.pimae.geometry import pixels_to_grid
+    # native pixel (100, 201) of a 730x530 image, seen in the 352x256 input
+    scale = torch.tensor([[352 / 730, 256 / 530]], dtype=torch.float64)
+    native = torch.tensor([[[100., 201.]]], dtype=torch.float64)
+    resized = (native + 0.5) * scale[:, None] - 0.5
+    grid = pixels_to_grid(
+        resized, (256, 352),
+        compat_norm_size=PIMAE_COMPAT_NORM_SIZE,
+        native_scale=scale)
+    torch.testing.assert_close(
+        grid, torch.tensor([[[100 / 730 * 2 - 1, 201 / 530 * 2 - 1]]],
+                           dtype=torch.float64))
+    # without the native frame: the input pixels divided by 730 x 530
+    naive = pixels_to_grid(
+        resized, (256, 352), compat_norm_size=PIMAE_COMPAT_NORM_SIZE)
+    assert naive[0, 0, 0] < grid[0, 0, 0] - 0.1
+    # the exact geometry ignores the native frame
+    torch.testing.assert_close(
+        pixels_to_grid(resized, (256, 352), native_scale=scale),
+        pixels_to_grid(resized, (256, 352)))
+
+
+@pytest.mark.parametrize('meta, expected', [
+    (dict(ori_shape=(530, 730)), (352 / 730, 256 / 530)),
+    (dict(ori_shape=(480, 640), scale_factor=(352 / 640, 256 / 480)),
+     (352 / 640, 256 / 480)),
+    (dict(scale_factor=(0.5, 0.25)), (0.5, 0.25)),
+    (dict(ori_shape=(256, 352, 3)), (1., 1.)),
+])
+def test_native_scale_from_metainfo(meta, expected):
+    from projects.pimae.pimae.geometry import native_scale_from_metainfo
+    assert native_scale_from_metainfo(meta, (256, 352)) == pytest.approx(
+        expected)
+
+
+@pytest.mark.parametrize('meta, match', [
+    (dict(img_path='a.jpg'), 'sample 7.*ori_shape or scale_factor'),
+    (dict(ori_shape=(600, 800), scale_factor=(0.5, 0.5)), 'cropped or padded'),
+    (dict(scale_factor=(0., 1.)), 'two positive numbers'),
+])
+def test_native_scale_errors_name_the_sample(meta, match):
+    from projects.pimae.pimae.geometry import native_scale_from_metainfo
+    with pytest.raises(ValueError, match=match):
+        native_scale_from_metainfo(meta, (256, 352), name='sample 7')

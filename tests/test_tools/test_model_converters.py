@@ -7,7 +7,9 @@ import torch
 
 from ..test_models._helpers import build_model, make_batch
 
-CONVERTERS = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters'
+ROOT = Path(__file__).resolve().parents[2]
+CONVERTERS = ROOT / 'tools' / 'model_converters'
+PRETRAIN_CONFIGS = sorted((ROOT / 'configs' / 'pimae').glob('*.py'))
 
 
 def load_tool(name):
@@ -114,6 +116,31 @@ def test_cli_and_loss_equality(tmp_path, capsys):
         results.append(model.loss(inputs, samples))
     for key in results[0]:
         torch.testing.assert_close(results[0][key], results[1][key])
+
+
+@pytest.mark.parametrize('config', PRETRAIN_CONFIGS, ids=lambda p: p.stem)
+def test_cli_with_every_pretraining_config(tmp_path, capsys, config):
+    """``--config`` builds the model in mmdet3d's scope (its data
+    preprocessor is an mmdet3d-registry module) and the conversion is
+    complete for it."""
+    model = official.build_target_model(str(config))
+    assert type(model.data_preprocessor).__name__ == 'PiMAEDataPreprocessor'
+    src, dst = tmp_path / 'official.pth', tmp_path / 'ours.pth'
+    state = {
+        k: v.clone()
+        for k, v in official.to_official(model.state_dict()).items()
+    }
+    for key, shape in UNUSED_ORIGINALS.items():
+        state[key] = torch.randn(shape)
+    torch.save({'base_model': state}, src)
+    assert official.main(
+        [str(src), str(dst), '--config',
+         str(config), '--strict']) == 0
+    out = capsys.readouterr().out
+    assert 'UNMATCHED source keys: 0' in out
+    assert 'MISSING in the converted state (model keys): 0' in out
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    model.load_state_dict(converted, strict=True)
 
 
 def test_unknown_keys_are_reported(tmp_path):

@@ -33,7 +33,27 @@ import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
-import torch
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (defined before the heavy imports: ``--help``
+    answers without loading torch)."""
+    parser = argparse.ArgumentParser(
+        description='Convert an official PiMAE checkpoint.')
+    parser.add_argument('src', help='official checkpoint (.pth)')
+    parser.add_argument('dst', help='output checkpoint (.pth)')
+    parser.add_argument(
+        '--config', help='model config to check against (default PiMAE)')
+    parser.add_argument(
+        '--strict',
+        action='store_true',
+        help='exit with status 1 on any unmatched / missing key')
+    return parser
+
+
+if __name__ == '__main__':
+    build_parser().parse_args()  # --help, usage errors: before torch
+
+import torch  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
@@ -145,39 +165,33 @@ def extract_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
         checkpoint (dict): A loaded checkpoint.
 
     Returns:
-        dict[str, Tensor]: The state dict.
+        dict[str, Tensor]: The state dict (see
+        :func:`projects.pimae.pimae.utils.checkpoint.get_state_dict`).
     """
-    state = checkpoint
-    for key in ('base_model', 'model', 'state_dict'):
-        if isinstance(checkpoint, dict) and isinstance(
-                checkpoint.get(key), dict):
-            state = checkpoint[key]
-            break
-    if not isinstance(state, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError('no state dict of tensors found in the checkpoint '
-                         "(looked under 'base_model', 'model', 'state_dict' "
-                         'and the top level)')
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in state.items())
+    from projects.pimae.pimae.utils.checkpoint import (get_state_dict,
+                                                       revise_keys)
+    return OrderedDict(revise_keys(get_state_dict(checkpoint)))
 
 
 def load_checkpoint_file(path: str) -> dict:
-    """``torch.load(path, map_location='cpu', weights_only=True)``.
+    """Read a checkpoint safely (``torch.load(weights_only=True)``).
 
     Args:
         path (str): Checkpoint path.
 
     Returns:
         dict: The checkpoint.
+
+    Raises:
+        SystemExit: Naming the file, when it is missing or cannot be read
+            safely (a converter's user gets a message, not a traceback).
     """
+    from projects.pimae.pimae.utils.checkpoint import (
+        CheckpointError, load_checkpoint_file as load_file)
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # pickle errors name arbitrary classes
-        raise ValueError(
-            f'cannot load {path} with torch.load(weights_only=True): '
-            f'{error}') from error
+        return load_file(path)
+    except (FileNotFoundError, CheckpointError) as error:
+        sys.exit(f'error: {error}')
 
 
 def convert_official(
@@ -260,34 +274,36 @@ def format_report(report: dict) -> str:
 
 
 def build_target_model(config: Optional[str]):
-    """Build the model of ``config`` (or the default PiMAE)."""
-    import projects.pimae.pimae.models  # noqa: F401
+    """Build the model of ``config`` (or the default PiMAE).
+
+    The model is built in the config's default scope (mmdet3d): the
+    modules it nests, such as the data preprocessor, are looked up by
+    mmengine's ``BaseModel`` in the scope's registry.
+    """
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    import projects.pimae.pimae  # noqa: F401  (registers the modules)
     from mmdet3d.registry import MODELS
     if config is None:
-        return MODELS.build(dict(type='PiMAE'))
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    return MODELS.build(cfg.model)
+        model_cfg, scope = dict(type='PiMAE'), 'mmdet3d'
+    else:
+        cfg = Config.fromfile(config)
+        model_cfg, scope = cfg.model, cfg.get('default_scope', 'mmdet3d')
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(model_cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        description='Convert an official PiMAE checkpoint.')
-    parser.add_argument('src', help='official checkpoint (.pth)')
-    parser.add_argument('dst', help='output checkpoint (.pth)')
-    parser.add_argument(
-        '--config', help='model config to check against (default PiMAE)')
-    parser.add_argument(
-        '--strict',
-        action='store_true',
-        help='exit with status 1 on any unmatched / missing key')
+    parser = build_parser()
     args = parser.parse_args(argv)
+    from projects.pimae.pimae.utils.checkpoint import save_checkpoint_file
     state = extract_state_dict(load_checkpoint_file(args.src))
     model = build_target_model(args.config)
     target = {k: v.shape for k, v in model.state_dict().items()}
     converted, report = convert_official(state, target)
     print(format_report(report))
-    torch.save(
+    save_checkpoint_file(
         dict(
             meta=dict(converted_from=osp.abspath(args.src)),
             state_dict=converted), args.dst)

@@ -1,4 +1,4 @@
-"""Extract PiMAE's point encoder as a 6-layer 3DETR encoder (spec 7.1).
+"""Extract PiMAE's point encoder as a 6-layer 3DETR encoder.
 
 Usage::
 
@@ -24,7 +24,25 @@ import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
-import torch
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (defined before the heavy imports: ``--help``
+    answers without loading torch)."""
+    parser = argparse.ArgumentParser(
+        description='PiMAE point encoder -> 3DETR encoder weights')
+    parser.add_argument('src', help='PiMAE checkpoint (ours or official)')
+    parser.add_argument('dst', help='output checkpoint')
+    parser.add_argument(
+        '--prefix',
+        default='encoder.layers.',
+        help='prefix of the target layer list (default: encoder.layers.)')
+    return parser
+
+
+if __name__ == '__main__':
+    build_parser().parse_args()  # --help, usage errors: before torch
+
+import torch  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import pimae_official_to_mmdet3d as official  # noqa: E402
@@ -81,18 +99,12 @@ def convert_to_3detr(state: Dict[str, torch.Tensor],
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        description='PiMAE point encoder -> 3DETR encoder weights')
-    parser.add_argument('src', help='PiMAE checkpoint (ours or official)')
-    parser.add_argument('dst', help='output checkpoint')
-    parser.add_argument(
-        '--prefix',
-        default='encoder.layers.',
-        help='prefix of the target layer list (default: encoder.layers.)')
+    parser = build_parser()
     args = parser.parse_args(argv)
+    from projects.pimae.pimae.utils.checkpoint import save_checkpoint_file
     out = convert_to_3detr(load_pimae_state(args.src), args.prefix)
     num_layers = len({k[len(args.prefix):].split('.')[0] for k in out})
-    torch.save(
+    save_checkpoint_file(
         dict(meta=dict(converted_from=osp.abspath(args.src)), state_dict=out),
         args.dst)
     print(f'saved {num_layers} encoder layers ({len(out)} tensors) '

@@ -54,8 +54,46 @@ import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
-from torch import Tensor
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (defined before the heavy imports: ``--help``
+    answers without loading torch)."""
+    parser = argparse.ArgumentParser(
+        description='PiMAE image branch -> mmpretrain VisionTransformer')
+    parser.add_argument('src', help='PiMAE checkpoint (ours or official)')
+    parser.add_argument('dst', help='output checkpoint')
+    parser.add_argument(
+        '--no-cls-slot',
+        action='store_true',
+        help='write pos_embed without the leading cls slot')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs='+',
+        metavar='SIZE',
+        help='input size H [W] of the target ViT: resize pos_embed to its '
+        'patch grid (default: keep the source grid)')
+    parser.add_argument(
+        '--src-img-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='pre-training input size (default: read the grid off the '
+        'sin-cos position table)')
+    parser.add_argument(
+        '--interpolate-mode',
+        default='bicubic',
+        choices=['nearest', 'bilinear', 'bicubic'],
+        help='interpolation of the --img-size resize (default: bicubic, '
+        'as mmpretrain\'s VisionTransformer)')
+    return parser
+
+
+if __name__ == '__main__':
+    build_parser().parse_args()  # --help, usage errors: before torch
+
+import torch  # noqa: E402
+from torch import Tensor  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from pimae_to_3detr import load_pimae_state  # noqa: E402
@@ -220,34 +258,7 @@ def convert_to_vit(
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        description='PiMAE image branch -> mmpretrain VisionTransformer')
-    parser.add_argument('src', help='PiMAE checkpoint (ours or official)')
-    parser.add_argument('dst', help='output checkpoint')
-    parser.add_argument(
-        '--no-cls-slot',
-        action='store_true',
-        help='write pos_embed without the leading cls slot')
-    parser.add_argument(
-        '--img-size',
-        type=int,
-        nargs='+',
-        metavar='SIZE',
-        help='input size H [W] of the target ViT: resize pos_embed to its '
-        'patch grid (default: keep the source grid)')
-    parser.add_argument(
-        '--src-img-size',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='pre-training input size (default: read the grid off the '
-        'sin-cos position table)')
-    parser.add_argument(
-        '--interpolate-mode',
-        default='bicubic',
-        choices=['nearest', 'bilinear', 'bicubic'],
-        help='interpolation of the --img-size resize (default: bicubic, '
-        'as mmpretrain\'s VisionTransformer)')
+    parser = build_parser()
     args = parser.parse_args(argv)
     img_size = args.img_size
     if img_size is not None:
@@ -282,7 +293,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             src_grid_size=src_grid,
             grid_size=grid,
             img_size=[g * patch_size for g in grid])
-    torch.save(dict(meta=meta, state_dict=out), args.dst)
+    from projects.pimae.pimae.utils.checkpoint import save_checkpoint_file
+    save_checkpoint_file(dict(meta=meta, state_dict=out), args.dst)
     where = f'; pos_embed grid {grid[0]}x{grid[1]} for ' \
         f'{grid[0] * patch_size}x{grid[1] * patch_size} inputs' if grid \
         else ''

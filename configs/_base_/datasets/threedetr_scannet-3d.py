@@ -2,7 +2,9 @@
 # (tools/create_data.py scannet). Follows mmdet3d's
 # configs/_base_/datasets/scannet-3d.py with 3DETR's input: 40000 points,
 # xyz only (no height channel), batch 8, no RepeatDataset; axis-aligned
-# boxes (GlobalAlignment), x and y flips and z rotation +-5 deg.
+# boxes (GlobalAlignment); augmentation in 3DETR's order: RandomCuboid (a
+# random axis-aligned crop holding >= 30000 points), sampling of the 40000
+# points, x and y flips and z rotation +-5 deg.
 dataset_type = 'ScanNetDataset'
 data_root = 'data/scannet/'
 class_names = ('cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window',
@@ -27,6 +29,12 @@ train_pipeline = [
         with_label_3d=True,
         backend_args=backend_args),
     dict(type='GlobalAlignment', rotation_axis=2),
+    dict(
+        type='RandomCuboid',
+        min_points=30000,
+        aspect=0.8,
+        min_crop=0.5,
+        max_crop=1.0),
     dict(type='PointSample', num_points=num_points),
     dict(
         type='RandomFlip3D',

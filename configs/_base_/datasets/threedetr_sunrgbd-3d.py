@@ -1,9 +1,10 @@
 # SUN RGB-D v1 (10 classes) for 3DETR, in mmdet3d 1.4's layout
 # (tools/create_data.py sunrgbd). Follows mmdet3d's
 # configs/_base_/datasets/sunrgbd-3d.py with 3DETR's input: 20000 points,
-# xyz only (no height channel), batch 8, no RepeatDataset; augmentation =
-# x flip, z rotation +-30 deg, scale 0.85-1.15 (3DETR's RandomCuboid is not
-# used).
+# xyz only (no height channel), batch 8, no RepeatDataset; augmentation as
+# 3DETR's: x flip, z rotation +-30 deg, scale 0.85-1.15, then RandomCuboid
+# (a random axis-aligned crop holding >= 30000 points) before the 20000
+# points are sampled.
 dataset_type = 'SUNRGBDDataset'
 data_root = 'data/sunrgbd/'
 class_names = ('bed', 'table', 'sofa', 'chair', 'toilet', 'desk', 'dresser',
@@ -26,6 +27,12 @@ train_pipeline = [
         type='GlobalRotScaleTrans',
         rot_range=[-0.523599, 0.523599],
         scale_ratio_range=[0.85, 1.15]),
+    dict(
+        type='RandomCuboid',
+        min_points=30000,
+        aspect=0.8,
+        min_crop=0.5,
+        max_crop=1.0),
     dict(type='PointSample', num_points=num_points),
     dict(
         type='Pack3DDetInputs',

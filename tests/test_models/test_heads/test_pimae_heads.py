@@ -138,7 +138,9 @@ def test_cross_head_target_is_detached_and_prediction_layout():
     assert pred.shape == (1, 2, 2, 4)
     conv = head.increase_dim_feat(feat.transpose(1, 2)).transpose(1, 2)
     torch.testing.assert_close(pred[0, 1, 1], conv[0, 1, 4:8])
-    loss = head.loss(pred, target)
+    # the head builds its own target in its loss
+    loss = head.loss(feat, img_feat, points, torch.eye(3)[None], grid,
+                     (32, 48))
     torch.testing.assert_close(loss, ((pred - target)**2).mean())
     loss.backward()
     assert img_feat.grad is None and feat.grad is not None
@@ -161,8 +163,9 @@ def test_cross_head_compat_matches_the_original_formula():
     depth2img = torch.eye(3).expand(2, 3, 3)
     uv1 = torch.rand(2, 6, 2) * torch.tensor([529., 529.]) + 1
     points = torch.cat([uv1, torch.ones(2, 6, 1)], -1).reshape(2, 2, 3, 3)
+    # depth2img maps to native 730x530 pixels here: native_scale is 1
     target = head.construct_target(img_feat, points, depth2img, (16, 22),
-                                   (256, 352))
+                                   (256, 352), native_scale=torch.ones(2, 2))
     # the original's computation, written out
     u_pix = torch.round(uv1[..., 0] - 1) / 730
     v_pix = torch.round(uv1[..., 1] - 1) / 530
@@ -175,3 +178,16 @@ def test_cross_head_compat_matches_the_original_formula():
     torch.testing.assert_close(
         target.reshape(2, 6, 4), expected.transpose(1, 2))
     assert np.isfinite(target.numpy()).all()
+
+
+def test_cross_head_compat_needs_the_native_frame():
+    head = PiMAECrossModalHead(
+        in_channels=8,
+        feat_channels=4,
+        group_size=3,
+        compat_norm_size=(730, 530))
+    points = torch.rand(1, 2, 3, 3) + torch.tensor([0., 0., 1.])
+    with pytest.raises(ValueError, match='native_scale'):
+        head.construct_target(
+            torch.randn(1, 352, 4), points, torch.eye(3)[None], (16, 22),
+            (256, 352))

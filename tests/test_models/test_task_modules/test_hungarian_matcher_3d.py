@@ -1,11 +1,12 @@
 """HungarianMatcher3D against a brute-force search over assignments."""
 import itertools
+import math
 
 import pytest
 import torch
 
-from projects.pimae.pimae.models.task_modules import (HungarianMatcher3D,
-                                                      generalized_box3d_iou)
+from projects.pimae.pimae.models.task_modules import (
+    HungarianMatcher3D, compat_generalized_box3d_iou, generalized_box3d_iou)
 
 
 def random_case(num_queries, num_gts, num_classes=4, seed=0):
@@ -85,3 +86,33 @@ def test_non_finite_cost_is_a_clear_error():
     case[2][1, 0] = float('nan')
     with pytest.raises(ValueError, match='NaN or Inf'):
         HungarianMatcher3D().assign(*case)
+
+
+def test_compat_giou_changes_the_assignment():
+    """One 2 x 1 ground truth at yaw -45 degrees; query 0 is identical to
+    it, query 1 an axis-aligned 1.8 x 1.8 box inside its enclosing box. The
+    exact GIoU prefers query 0; the original's prefers query 1, since its
+    proxy finds no overlap with the turned box at all: GIoU
+    ``(v1 + v2) / enclosing - 1`` = -1/9 for query 0 and 0.24 / 4.5 + 1/9
+    for query 1 (enclosing 4.5, the axis-aligned box around the turned
+    one)."""
+    gt = torch.tensor([[0., 0., 0., 2., 1., 1., -math.pi / 4]])
+    boxes = torch.cat([gt, torch.tensor([[0., 0., 0., 1.8, 1.8, 1., 0.]])])
+    case = (torch.full((2, 3), 0.5), torch.full((2, ), 0.5), boxes[:, :3],
+            boxes, torch.zeros(1, dtype=torch.long), gt[:, :3], gt)
+    costs = dict(cost_cls=0., cost_objectness=0., cost_center=0.,
+                 cost_giou=1.)
+    exact = HungarianMatcher3D(**costs)
+    compat = HungarianMatcher3D(**costs, compat_giou=True)
+    torch.testing.assert_close(
+        compat.cost_matrix(*case), -compat_generalized_box3d_iou(boxes,
+                                                                 gt)[1])
+    torch.testing.assert_close(
+        compat.cost_matrix(*case)[:, 0],
+        -torch.tensor([-1 / 9, (2 + 1.8 * 1.8) / 4.5 - 1]),
+        atol=1e-5,
+        rtol=0)
+    exact_cost = exact.cost_matrix(*case)[:, 0]
+    assert exact_cost[0] < exact_cost[1]
+    assert exact.assign(*case)[0].tolist() == [0]
+    assert compat.assign(*case)[0].tolist() == [1]

@@ -163,7 +163,7 @@ def test_errors():
     with pytest.raises(ValueError, match='image_mask_type'):
         CrossModalMasker(image_mask_type='aligned')
     with pytest.raises(ValueError, match='point_mask_type'):
-        CrossModalMasker(point_mask_type='random')
+        CrossModalMasker(point_mask_type='complement')
     with pytest.raises(ValueError, match='point_mask_ratio'):
         CrossModalMasker(point_mask_ratio=1.0)
     center, _, _ = grid_scene(batch_size=1)
@@ -171,3 +171,37 @@ def test_errors():
         CrossModalMasker(image_mask_type='complement')(center, GRID, PATCH)
     with pytest.raises(ValueError, match='at least one'):
         CrossModalMasker(point_mask_ratio=0.005).mask_points(center)
+
+
+def test_point_mask_type_spelling():
+    """One spelling, 'random', as for the image; the original's 'rand'
+    (in old configs) is read as it."""
+    assert CrossModalMasker().point_mask_type == 'random'
+    assert CrossModalMasker(point_mask_type='rand').point_mask_type == \
+        'random'
+    with pytest.raises(ValueError, match="'random', 'block'"):
+        CrossModalMasker(point_mask_type='uniform')
+
+
+def test_compat_lookup_uses_the_native_frame():
+    """With compat_norm_size the centres' pixels of the network input are
+    mapped back to the native image before the original's lookup
+    ``floor(round(x) / 730 * 351 / 16)``."""
+    center, depth2img, _ = grid_scene(batch_size=2)
+    masker = CrossModalMasker(compat_norm_size=(730, 530))
+    with pytest.raises(ValueError, match='native_scale'):
+        run(masker, center, depth2img)
+    # native 730x530 and 612x447 (no centre lands on a rounding tie)
+    scale = torch.tensor([[352 / 730, 256 / 530], [352 / 612, 256 / 447]])
+    torch.manual_seed(0)
+    out = masker(center, GRID, PATCH, depth2img, IMG_SHAPE,
+                 native_scale=scale)
+    for b in range(2):
+        uv = center[b, out['pts_mask'][b], :2] - 1
+        native = (uv + 0.5) / scale[b] - 0.5
+        col = torch.floor(native[:, 0].round() / 730 * 351 / 16)
+        row = torch.floor(native[:, 1].round() / 530 * 255 / 16)
+        inside = (col < 22) & (row < 16)
+        expected = set((row * 22 + col)[inside].long().tolist())
+        got = set(out['flagged_patches'][b].nonzero()[:, 0].tolist())
+        assert got == expected

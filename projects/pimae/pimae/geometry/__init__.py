@@ -28,7 +28,10 @@ Conventions:
   :func:`points_in_image` (depth and bounds) gives the valid mask.
 - Official-code quirks (grid axis swap, 730x530 normalisation, upsampling
   to 256x352 before sampling) are behind ``compat_*`` options, off by
-  default.
+  default. The 730x530 normalisation applies to pixels of the *native*
+  image, so pixels of the resized network input are mapped back first
+  (:func:`native_frame_pixels`, factors from
+  :func:`native_scale_from_metainfo`).
 - Wrong shapes, ranks or values raise ``ValueError`` naming the argument.
 """
 from .calibration import (DEPTH_TO_CAMERA, check_depth2img, check_matrix,
@@ -40,6 +43,7 @@ from .calibration import (DEPTH_TO_CAMERA, check_depth2img, check_matrix,
 from .patch_index import pixel_to_patch_index
 from .projection import points_in_image, project_points
 from .sampling import (PIMAE_COMPAT_NORM_SIZE, PIMAE_COMPAT_UPSAMPLE_SIZE,
+                       native_frame_pixels, native_scale_from_metainfo,
                        pixels_to_grid, sample_feature_map,
                        sample_patch_tokens)
 
@@ -48,7 +52,8 @@ __all__ = [
     'check_depth2img', 'check_matrix', 'depth2img_after_crop',
     'depth2img_after_hflip', 'depth2img_after_pixel_affine',
     'depth2img_after_point_transform', 'depth2img_after_resize',
-    'depth2img_from_calib', 'flip_x_matrix', 'pixel_to_patch_index',
+    'depth2img_from_calib', 'flip_x_matrix', 'native_frame_pixels',
+    'native_scale_from_metainfo', 'pixel_to_patch_index',
     'pixels_to_grid', 'points_in_image', 'project_points',
     'rotation_z_matrix', 'sample_feature_map', 'sample_patch_tokens',
     'scale_matrix'

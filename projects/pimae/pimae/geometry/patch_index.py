@@ -5,6 +5,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from .sampling import native_frame_pixels
 from .validation import (ArrayLike, check_img_shape, check_last_dims,
                          check_pair, check_patch_size, mask_like)
 
@@ -15,7 +16,8 @@ def pixel_to_patch_index(
         patch_size: int,
         valid: Optional[ArrayLike] = None,
         clamp: bool = False,
-        compat_norm_size: Optional[Tuple[float, float]] = None) -> ArrayLike:
+        compat_norm_size: Optional[Tuple[float, float]] = None,
+        native_scale: Optional[ArrayLike] = None) -> ArrayLike:
     """Row-major index of the ``patch_size`` patch that contains each pixel.
 
     The image of shape (H, W) is tiled into a ``(H // p, W // p)`` grid of
@@ -33,8 +35,11 @@ def pixel_to_patch_index(
 
     ``compat_norm_size=(730, 530)`` reproduces the official PiMAE
     ``get_center_masks``: ``col = floor(round(x) / 730 * (W - 1) / p)`` and
-    ``row = floor(round(y) / 530 * (H - 1) / p)``; in this mode a point is
-    outside when its cell falls outside the grid.
+    ``row = floor(round(y) / 530 * (H - 1) / p)`` with ``(x, y)`` pixels of
+    the *native* image (the original projects with the native camera
+    matrix); in this mode a point is outside when its cell falls outside the
+    grid. Pixels of the resized network input are mapped back to the native
+    frame first when ``native_scale`` gives the resize factors.
 
     Args:
         uv (np.ndarray | torch.Tensor): 0-based pixel coordinates (x, y) of
@@ -50,6 +55,11 @@ def pixel_to_patch_index(
         compat_norm_size (tuple[float, float], optional): ``(width, height)``
             normaliser of the official code, ``(730, 530)``. Defaults to None
             (exact geometry).
+        native_scale (np.ndarray | torch.Tensor, optional): Resize factors
+            ``(sx, sy)`` from each native image to ``img_shape``, shape
+            (..., 2) (see :func:`native_frame_pixels`); used only with
+            ``compat_norm_size``. None means ``uv`` are native pixels.
+            Defaults to None.
 
     Returns:
         np.ndarray | torch.Tensor: Patch indices, int64, shape (..., N), of
@@ -83,6 +93,12 @@ def pixel_to_patch_index(
     else:
         norm_w, norm_h = check_pair(
             compat_norm_size, 'compat_norm_size', positive=True)
+        if native_scale is not None:
+            native = native_frame_pixels(
+                uv,
+                torch.as_tensor(native_scale)
+                if is_torch else np.asarray(native_scale))
+            x, y = native[..., 0], native[..., 1]
         col = lib.floor(lib.round(x) / norm_w * (width - 1) / patch_size)
         row = lib.floor(lib.round(y) / norm_h * (height - 1) / patch_size)
         inside = (col >= 0) & (col < grid_w) & (row >= 0) & (row < grid_h)

@@ -16,6 +16,7 @@ from mmdet3d.structures import Det3DDataSample, DepthInstance3DBoxes
 from ...ops import furthest_point_sample, gather_points
 from ..layers.fourier_point_embedding import \
     FourierPointEmbedding  # noqa: F401
+from ..layers.pointnet_set_abstraction import fps_coords_skipping_origin
 from ..layers.threedetr_decoder import ThreeDETRDecoder  # noqa: F401
 from ..losses.giou_3d_loss import GIoU3DLoss  # noqa: F401
 from ..task_modules import (HungarianMatcher3D,  # noqa: F401
@@ -24,6 +25,39 @@ from ..task_modules import (HungarianMatcher3D,  # noqa: F401
 #: A unit box used to pad the ground truth of a sample; padded entries are
 #: always masked out, and a positive size keeps NaN out of masked sums.
 _PAD_BOX = (0., 0., 0., 1., 1., 1., 0.)
+
+
+def count_points_in_boxes(points: Tensor,
+                          boxes: Tensor,
+                          chunk_size: int = 64) -> Tensor:
+    """Number of points inside each yaw-rotated box (boundaries included).
+
+    Pure torch, on any device; the boxes are processed ``chunk_size`` at a
+    time to bound the (boxes x points) intermediate.
+
+    Args:
+        points (Tensor): Point coordinates, shape (N, 3).
+        boxes (Tensor): Boxes ``(x, y, z, dx, dy, dz, yaw)`` with gravity
+            centres and mmdet3d's counter-clockwise yaw, shape (Q, 7).
+        chunk_size (int): Boxes per chunk. Defaults to 64.
+
+    Returns:
+        Tensor: Counts, int64, shape (Q, ).
+    """
+    counts = []
+    for start in range(0, len(boxes), chunk_size):
+        box = boxes[start:start + chunk_size].unsqueeze(1)  # (q, 1, 7)
+        rel = points.unsqueeze(0) - box[..., :3]  # (q, N, 3)
+        cos, sin = box[..., 6].cos(), box[..., 6].sin()
+        local_x = rel[..., 0] * cos + rel[..., 1] * sin
+        local_y = rel[..., 1] * cos - rel[..., 0] * sin
+        inside = (local_x.abs() <= box[..., 3] / 2) & (
+            local_y.abs() <= box[..., 4] / 2) & (
+                rel[..., 2].abs() <= box[..., 5] / 2)
+        counts.append(inside.sum(dim=1))
+    if not counts:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    return torch.cat(counts)
 
 
 def _conv_mlp(in_channels: int, hidden_channels: int, out_channels: int,
@@ -117,9 +151,17 @@ class ThreeDETRHead(BaseModule):
             Defaults to 3DETR's SUN RGB-D matcher.
         test_cfg (dict, optional): ``nms_thr`` (axis-aligned 3D NMS among
             same-class boxes, default 0.25), ``score_thr`` (minimum
-            objectness, default 0.05) and ``per_class_proposal`` (output
+            objectness, default 0.05), ``per_class_proposal`` (output
             each kept query once per class with score class probability x
-            objectness, default True), as 3DETR's evaluation.
+            objectness, default True), ``remove_empty_box`` (drop boxes
+            holding fewer than ``empty_box_min_points`` input points, default
+            5, before the NMS, keeping the most confident box when all are
+            empty; default False; needs ``points`` in the features) as
+            3DETR's evaluation.
+        compat_fps_skip_origin (bool): Sample the queries like the original
+            pointnet2 FPS kernel, which never picks a point within about
+            3 cm of the origin (see :func:`fps_coords_skipping_origin`).
+            Defaults to False.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -158,6 +200,7 @@ class ThreeDETRHead(BaseModule):
                  loss_giou: dict = dict(type='GIoU3DLoss', loss_weight=0.0),
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
+                 compat_fps_skip_origin: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(num_classes, int) or num_classes < 1:
@@ -168,6 +211,7 @@ class ThreeDETRHead(BaseModule):
         self.embed_dims = embed_dims
         self.train_cfg = train_cfg or dict()
         self.test_cfg = test_cfg or dict()
+        self.compat_fps_skip_origin = compat_fps_skip_origin
         self.bbox_coder: ThreeDETRBBoxCoder = TASK_UTILS.build(bbox_coder)
         self.matcher: HungarianMatcher3D = TASK_UTILS.build(
             self.train_cfg.get('assigner', dict(type='HungarianMatcher3D')))
@@ -252,7 +296,9 @@ class ThreeDETRHead(BaseModule):
                 f'sampled from {xyz.shape[1]} encoder tokens; use at most '
                 'as many queries as pre-encoder points')
         memory = self.encoder_proj(tokens.transpose(1, 2)).transpose(1, 2)
-        query_idx = furthest_point_sample(xyz, self.num_queries)
+        query_idx = furthest_point_sample(
+            fps_coords_skipping_origin(xyz)
+            if self.compat_fps_skip_origin else xyz, self.num_queries)
         query_xyz = gather_points(xyz, query_idx)
         query_pos = self.query_proj(
             self.pos_embed(query_xyz, (low, high)).transpose(1, 2))
@@ -513,7 +559,9 @@ class ThreeDETRHead(BaseModule):
         """Detect boxes with the last decoder layer.
 
         Args:
-            feats (dict[str, Tensor]): See :meth:`forward`.
+            feats (dict[str, Tensor]): See :meth:`forward`; with
+                ``test_cfg.remove_empty_box`` also ``points`` (B, N, 3), the
+                input point coordinates.
             batch_data_samples (Sequence[Det3DDataSample]): Samples (their
                 ``box_type_3d`` metainfo is used when present).
 
@@ -525,31 +573,67 @@ class ThreeDETRHead(BaseModule):
         """
         preds = self(feats)[-1]
         metas = [sample.metainfo for sample in batch_data_samples]
-        return self.predict_by_feat(preds, metas)
+        return self.predict_by_feat(preds, metas, feats.get('points'))
 
-    def predict_by_feat(self, preds: Dict[str, Tensor],
-                        batch_input_metas: Sequence[dict]
+    def predict_by_feat(self,
+                        preds: Dict[str, Tensor],
+                        batch_input_metas: Sequence[dict],
+                        points: Optional[Tensor] = None
                         ) -> List[InstanceData]:
         """Post-process one layer's predictions.
 
         Args:
             preds (dict[str, Tensor]): One layer of :meth:`forward`.
             batch_input_metas (Sequence[dict]): Per-sample metainfo.
+            points (Tensor, optional): Input point coordinates (B, N, 3),
+                needed by ``test_cfg.remove_empty_box``. Defaults to None.
 
         Returns:
             list[InstanceData]: See :meth:`predict`.
         """
+        if self.test_cfg.get('remove_empty_box', False) and points is None:
+            raise ValueError(
+                f'{type(self).__name__}: test_cfg.remove_empty_box counts '
+                'the input points in each predicted box and needs them as '
+                "feats['points'] (B, N, 3)")
         prob = F.softmax(preds['cls_logits'], dim=-1)
         cls_prob = prob[..., :self.num_classes]
         objectness = 1 - prob[..., -1]
         return [
-            self._predict_single(preds['bboxes'][b], cls_prob[b],
-                                 objectness[b], meta)
+            self._predict_single(
+                preds['bboxes'][b], cls_prob[b], objectness[b], meta,
+                None if points is None else points[b, :, :3])
             for b, meta in enumerate(batch_input_metas)
         ]
 
-    def _predict_single(self, bboxes: Tensor, cls_prob: Tensor,
-                        objectness: Tensor, meta: dict) -> InstanceData:
+    def _nonempty_candidates(self, bboxes: Tensor, objectness: Tensor,
+                             points: Tensor) -> Tensor:
+        """Queries whose box holds at least ``empty_box_min_points`` points.
+
+        As 3DETR's evaluation: when every box is empty, the most confident
+        one is kept.
+
+        Args:
+            bboxes (Tensor): Boxes (gravity centre, size, yaw), (Q, 7).
+            objectness (Tensor): Objectness, (Q,).
+            points (Tensor): Input point coordinates, (N, 3).
+
+        Returns:
+            Tensor: Indices of the candidate queries, int64, ascending.
+        """
+        min_points = self.test_cfg.get('empty_box_min_points', 5)
+        nonempty = count_points_in_boxes(
+            points.to(bboxes.dtype), bboxes) >= min_points
+        if not bool(nonempty.any()):
+            nonempty[objectness.argmax()] = True
+        return nonempty.nonzero(as_tuple=True)[0]
+
+    def _predict_single(self,
+                        bboxes: Tensor,
+                        cls_prob: Tensor,
+                        objectness: Tensor,
+                        meta: dict,
+                        points: Optional[Tensor] = None) -> InstanceData:
         """NMS and score thresholding of one sample (3DETR's evaluation).
 
         Args:
@@ -557,6 +641,8 @@ class ThreeDETRHead(BaseModule):
             cls_prob (Tensor): Class probabilities, (Q, K).
             objectness (Tensor): Objectness, (Q,).
             meta (dict): The sample's metainfo.
+            points (Tensor, optional): Input point coordinates (N, 3) for
+                ``test_cfg.remove_empty_box``. Defaults to None.
 
         Returns:
             InstanceData: ``bboxes_3d``, ``scores_3d``, ``labels_3d``.
@@ -571,7 +657,17 @@ class ThreeDETRHead(BaseModule):
             corners.amax(dim=1), bboxes[:, 2:3] + bboxes[:, 5:6] / 2
         ], dim=1)
         labels = cls_prob.argmax(dim=-1)
-        keep = aligned_3d_nms(bounds, objectness, labels, nms_thr)
+        if self.test_cfg.get('remove_empty_box', False):
+            if points is None:
+                raise ValueError(
+                    'test_cfg.remove_empty_box needs the input points')
+            candidates = self._nonempty_candidates(bboxes, objectness,
+                                                   points)
+            keep = candidates[aligned_3d_nms(bounds[candidates],
+                                             objectness[candidates],
+                                             labels[candidates], nms_thr)]
+        else:
+            keep = aligned_3d_nms(bounds, objectness, labels, nms_thr)
         keep = keep[objectness[keep] > score_thr]
         if per_class:
             count = len(keep)

@@ -14,7 +14,7 @@ from .pimae_point_head import predict_per_point
 
 @MODELS.register_module()
 class PiMAECrossModalHead(BaseModule):
-    """Point-to-image feature regression (spec 2.8 and 4, ``loss_cross``).
+    """Point-to-image feature regression (``loss_cross``).
 
     A 1x1 ``Conv1d`` (``increase_dim_feat``) maps each masked-group feature
     to ``group_size`` feature vectors; slot ``s`` predicts the image-decoder
@@ -29,6 +29,11 @@ class PiMAECrossModalHead(BaseModule):
     together give the original's numbers; all off samples the patch-grid map
     directly at the exact location. ``compat_upsample_size`` alone is the
     original's (slower, nearly equivalent) upsample-then-sample path.
+    The original divides pixels of the *native* image (its camera matrix is
+    the native one) by 730 and 530, so with ``compat_norm_size`` the
+    projected pixels of the network input are first mapped back to the
+    native frame with each sample's resize factors (``native_scale``, which
+    :class:`PiMAE` reads from ``ori_shape`` / ``scale_factor``).
 
     Args:
         in_channels (int): Point decoder feature dimension. Defaults to 192.
@@ -72,7 +77,7 @@ class PiMAECrossModalHead(BaseModule):
         self.loss_module = MODELS.build(loss)
 
     def init_weights(self) -> None:
-        """Truncated-normal conv (spec 2.9)."""
+        """Truncated-normal conv, as the original initialises it."""
         super().init_weights()
         self.apply(init_pimae_weights)
 
@@ -89,9 +94,13 @@ class PiMAECrossModalHead(BaseModule):
                                  self.group_size, self.feat_channels)
 
     @torch.no_grad()
-    def construct_target(self, img_feat: Tensor, points: Tensor,
-                         depth2img: Tensor, grid_size: Sequence[int],
-                         img_shape: Sequence[int]) -> Tensor:
+    def construct_target(self,
+                         img_feat: Tensor,
+                         points: Tensor,
+                         depth2img: Tensor,
+                         grid_size: Sequence[int],
+                         img_shape: Sequence[int],
+                         native_scale: Optional[Tensor] = None) -> Tensor:
         """Sample the (detached) image features at the points' projections.
 
         Args:
@@ -103,6 +112,11 @@ class PiMAECrossModalHead(BaseModule):
                 network input image.
             grid_size (Sequence[int]): (h, w) of the patch grid.
             img_shape (Sequence[int]): (H, W) of the network input image.
+            native_scale (Tensor, optional): (B, 2) resize factors
+                ``(sx, sy)`` from each native image to ``img_shape``;
+                required with ``compat_norm_size`` (pass ones when
+                ``depth2img`` already maps to native pixels), unused
+                otherwise. Defaults to None.
 
         Returns:
             Tensor: (B, M, S, feat_channels) targets without gradient.
@@ -113,6 +127,11 @@ class PiMAECrossModalHead(BaseModule):
             raise ValueError(
                 f'image features have {img_feat.size(-1)} channels but the '
                 f'cross-modal head predicts {self.feat_channels}')
+        if self.compat_norm_size is not None and native_scale is None:
+            raise ValueError(
+                'compat_norm_size divides pixels of the native image, so '
+                'construct_target needs native_scale (B, 2): the resize '
+                'factors from each native image to the network input')
         batch_size, num_masked, group_size = points.shape[:3]
         uv, _ = project_points(
             points.reshape(batch_size, -1, 3).detach(), depth2img)
@@ -123,19 +142,41 @@ class PiMAECrossModalHead(BaseModule):
             img_shape,
             compat_swap_xy=self.compat_swap_xy,
             compat_norm_size=self.compat_norm_size,
-            compat_upsample_size=self.compat_upsample_size)
+            compat_upsample_size=self.compat_upsample_size,
+            native_scale=native_scale)
         return target.reshape(batch_size, num_masked, group_size, -1)
 
-    def loss(self, pred: Tensor, target: Tensor) -> Tensor:
-        """Mean squared error over all elements.
+    def loss(self,
+             pts_feat: Tensor,
+             img_feat: Tensor,
+             points: Tensor,
+             depth2img: Tensor,
+             grid_size: Sequence[int],
+             img_shape: Sequence[int],
+             native_scale: Optional[Tensor] = None) -> Tensor:
+        """Predict image features for the masked groups' points and regress
+        the (detached) image decoder features at their projections.
 
         Args:
-            pred (Tensor): (B, M, S, C) predictions.
-            target (Tensor): (B, M, S, C) detached targets.
+            pts_feat (Tensor): (B, M, in_channels) masked-group features.
+            img_feat (Tensor): (B, h * w, feat_channels) image decoder
+                features, row-major patch order.
+            points (Tensor): (B, M, S, 3) absolute ground-truth points of the
+                masked groups, KNN rank order.
+            depth2img (Tensor): (B, 3, 3) projection to 1-based pixels of the
+                network input image.
+            grid_size (Sequence[int]): (h, w) of the patch grid.
+            img_shape (Sequence[int]): (H, W) of the network input image.
+            native_scale (Tensor, optional): (B, 2), see
+                :meth:`construct_target`. Defaults to None.
 
         Returns:
-            Tensor: Scalar loss, computed in float32 (also under autocast).
+            Tensor: Scalar mean squared error over all elements, computed in
+            float32 (also under autocast).
         """
+        target = self.construct_target(img_feat, points, depth2img, grid_size,
+                                       img_shape, native_scale)
+        pred = self(pts_feat)
         if pred.shape != target.shape:
             raise ValueError(f'cross-modal predictions {tuple(pred.shape)} do '
                              f'not match the targets {tuple(target.shape)}')

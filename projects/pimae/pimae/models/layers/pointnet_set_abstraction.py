@@ -11,6 +11,38 @@ from mmdet3d.registry import MODELS
 from ...ops import ball_query, furthest_point_sample, gather_points
 
 
+#: Squared distance to the origin within which the original pointnet2 FPS
+#: kernel (3DETR's) never picks a point, ``|p|^2 <= 1e-3`` (about 3.2 cm).
+POINTNET2_FPS_SKIP_SQ_NORM = 1e-3
+
+
+def fps_coords_skipping_origin(
+        xyz: Tensor,
+        min_sq_norm: float = POINTNET2_FPS_SKIP_SQ_NORM) -> Tensor:
+    """Coordinates on which plain FPS picks what pointnet2's kernel picks.
+
+    The original pointnet2 FPS kernel skips every point with
+    ``|p|^2 <= min_sq_norm`` (a guard against zero padding): such a point is
+    never sampled, except point 0, which always seeds FPS. Moving those
+    points onto point 0 has the same effect on any FPS that seeds at point
+    0: their distance to the samples is 0 from the first step on, so they
+    are never the farthest point (unless every remaining point coincides
+    with a sample). Use the result only to choose the indices; gather the
+    samples from ``xyz``.
+
+    Args:
+        xyz (Tensor): Coordinates, shape (B, N, 3).
+        min_sq_norm (float): Squared radius of the skipped ball around the
+            origin. Defaults to 1e-3.
+
+    Returns:
+        Tensor: Coordinates for FPS, shape (B, N, 3).
+    """
+    skip = xyz.square().sum(dim=-1) <= min_sq_norm
+    skip[:, 0] = False
+    return torch.where(skip.unsqueeze(-1), xyz[:, :1].expand_as(xyz), xyz)
+
+
 @MODELS.register_module()
 class PointNetSetAbstraction(BaseModule):
     """One single-scale PointNet++ set-abstraction layer.
@@ -43,6 +75,10 @@ class PointNetSetAbstraction(BaseModule):
             ``dict(type='BN2d')``.
         act_cfg (dict): Activation of the MLP. Defaults to
             ``dict(type='ReLU')``.
+        compat_fps_skip_origin (bool): Never pick points within about 3 cm
+            of the origin as centres (except point 0), as the original
+            pointnet2 FPS kernel does (see
+            :func:`fps_coords_skipping_origin`). Defaults to False.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -55,8 +91,10 @@ class PointNetSetAbstraction(BaseModule):
                  normalize_xyz: bool = True,
                  norm_cfg: dict = dict(type='BN2d'),
                  act_cfg: dict = dict(type='ReLU'),
+                 compat_fps_skip_origin: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.compat_fps_skip_origin = compat_fps_skip_origin
         if not mlp_channels:
             raise ValueError('mlp_channels must name at least one layer')
         self.num_points = num_points
@@ -111,7 +149,9 @@ class PointNetSetAbstraction(BaseModule):
             raise ValueError(
                 f'{type(self).__name__}: expects {self.in_channels} feature '
                 f'channels besides xyz, got {feature_channels}')
-        indices = furthest_point_sample(xyz, self.num_points)
+        indices = furthest_point_sample(
+            fps_coords_skipping_origin(xyz)
+            if self.compat_fps_skip_origin else xyz, self.num_points)
         new_xyz = gather_points(xyz, indices)
         group_idx = ball_query(self.radius, self.num_samples, xyz, new_xyz)
         grouped = gather_points(xyz, group_idx) - new_xyz.unsqueeze(2)

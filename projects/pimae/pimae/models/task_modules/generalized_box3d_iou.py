@@ -179,3 +179,86 @@ def generalized_box3d_iou(boxes1: Tensor,
         torch.maximum(high1, high2) - torch.minimum(low1, low2))
     giou = iou - (enclosing - union) / enclosing.clamp(min=eps)
     return iou, giou
+
+
+def compat_generalized_box3d_iou(boxes1: Tensor, boxes2: Tensor,
+                                 eps: float = 1e-8) -> Tuple[Tensor, Tensor]:
+    """3D IoU and GIoU as the original 3DETR's matcher computes them.
+
+    The original's default (Cython) GIoU, used for matching when its GIoU
+    loss is off (its SUN RGB-D recipe), differs from the exact one
+    (:func:`generalized_box3d_iou`) in two ways, both reproduced here:
+
+    - **Axis-aligned proxy.** A "non-rotated" intersection area is first
+      computed as if corners 2 and 0 (the local ``(-dx/2, -dy/2)`` and
+      ``(+dx/2, +dy/2)`` corners) were each box's min and max:
+      ``prod(clamp(min(c0, c0') - max(c2, c2'), 0))``. Wherever this proxy
+      is 0, the exact polygon intersection is skipped and the intersection
+      stays 0, although rotated boxes may overlap (two identical 2x1 boxes
+      at a yaw of -45 degrees get IoU 0 and GIoU -1/9 instead of IoU 1
+      and GIoU 4/9).
+    - **Ground-truth count.** The loop over ground-truth boxes runs over the
+      4 rectangle corners instead of the boxes, so ground-truth boxes with
+      index >= 4 never get an intersection.
+
+    Elsewhere it is the standard formula: height overlap, box volumes from
+    the edge lengths (each clamped at ``sqrt(1e-6)``, volumes at ``eps``),
+    the enclosing volume of the axis-aligned box around both boxes' corners,
+    ``union = clamp(v1 + v2 - inter, eps)`` and
+    ``GIoU = IoU - (1 - union / enclosing)``; pairs with an enclosing volume
+    <= ``2 * eps`` or summed volumes <= ``4 * eps`` get 0. No gradient.
+
+    With axis-aligned boxes (ScanNet) the proxy is exact, but the count bug
+    stays; note that the original matches ScanNet (GIoU loss on) with its
+    other, exact-for-axis-aligned implementation, so this function is the
+    original's only for its SUN RGB-D recipe.
+
+    Args:
+        boxes1 (Tensor): Predicted boxes ``(x, y, z, dx, dy, dz, yaw)``,
+            gravity centres, mmdet3d's counter-clockwise yaw, shape (N, 7).
+        boxes2 (Tensor): Ground-truth boxes (the index >= 4 rule applies to
+            them), shape (M, 7).
+        eps (float): The original's epsilon. Defaults to 1e-8.
+
+    Returns:
+        tuple[Tensor, Tensor]: IoU and GIoU, each of shape (N, M).
+    """
+    if boxes1.dim() != 2 or boxes2.dim() != 2 or boxes1.shape[-1] != 7 or \
+            boxes2.shape[-1] != 7:
+        raise ValueError('boxes must have shape (N, 7) and (M, 7), got '
+                         f'{tuple(boxes1.shape)} and {tuple(boxes2.shape)}')
+    with torch.no_grad():
+        pair1, pair2 = torch.broadcast_tensors(
+            boxes1.unsqueeze(1), boxes2.unsqueeze(0))
+        corners1, corners2 = box3d_bev_corners(pair1), box3d_bev_corners(
+            pair2)
+        exact = convex_quad_intersection_area(corners1, corners2, 1e-6)
+        low = torch.maximum(corners1[..., 2, :], corners2[..., 2, :])
+        high = torch.minimum(corners1[..., 0, :], corners2[..., 0, :])
+        proxy = (high - low).clamp(min=0).prod(dim=-1)
+        counted = torch.arange(boxes2.shape[0], device=boxes2.device) < 4
+        area = torch.where((proxy != 0) & counted.unsqueeze(0), exact,
+                           torch.zeros_like(exact))
+        low1 = pair1[..., 2] - pair1[..., 5] / 2
+        high1 = pair1[..., 2] + pair1[..., 5] / 2
+        low2 = pair2[..., 2] - pair2[..., 5] / 2
+        high2 = pair2[..., 2] + pair2[..., 5] / 2
+        height = (torch.minimum(high1, high2) -
+                  torch.maximum(low1, low2)).clamp(min=0)
+        inter = area * height
+
+        def volume(boxes: Tensor) -> Tensor:
+            edges = boxes[..., 3:6].square().clamp(min=1e-6).sqrt()
+            return edges.prod(dim=-1).clamp(min=eps)
+
+        sum_vols = volume(pair1) + volume(pair2)
+        corners = torch.cat([corners1, corners2], dim=-2)
+        extent = corners.amax(dim=-2) - corners.amin(dim=-2)
+        enclosing = extent.prod(dim=-1) * (
+            torch.maximum(high1, high2) - torch.minimum(low1, low2))
+        union = (sum_vols - inter).clamp(min=eps)
+        iou = inter / union
+        giou = iou - (1 - union / enclosing)
+        good = (enclosing > 2 * eps) & (sum_vols > 4 * eps)
+        giou = torch.where(good, giou, torch.zeros_like(giou))
+    return iou, giou
