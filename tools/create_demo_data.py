@@ -9,7 +9,7 @@ writes ``points/%06d.bin``, ``sunrgbd_trainval/image/%06d.jpg`` and
 ``sunrgbd_infos_{train,val}.pkl`` under ``--out-dir``; the files load with
 mmdet3d's ``SUNRGBDDataset`` (and the PiMAE pre-training dataset) like the
 real converted SUN RGB-D. The generator itself lives in
-``projects/pimae/pimae/datasets/synthetic_sunrgbd.py``.
+``projects/pimae/pimae/data_generation/``.
 """
 import argparse
 import sys
@@ -20,7 +20,6 @@ from typing import Callable, Iterable, Iterator, List, Optional
 ROOT = str(Path(__file__).resolve().parents[1])
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
-from projects.pimae.pimae.datasets import synthetic_sunrgbd  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -95,10 +94,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         int: Exit code (0).
     """
     args = parse_args(argv)
-    cfg = synthetic_sunrgbd.SceneConfig(
+    from projects.pimae.pimae import data_generation
+    cfg = data_generation.SceneConfig(
         width=args.width, height=args.height, num_points=args.num_points)
     start = time.perf_counter()
-    splits = synthetic_sunrgbd.generate_dataset(
+    splits = data_generation.generate_dataset(
         args.out_dir,
         args.num_scenes,
         seed=args.seed,

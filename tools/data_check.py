@@ -17,21 +17,14 @@ problem (2 when the info file itself cannot be read).
 """
 import argparse
 import os.path as osp
-import pickle
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
-
 ROOT = str(Path(__file__).resolve().parents[1])
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
-from projects.pimae.pimae.datasets import (  # noqa: E402
-    BadSampleError, CheckDepth2Img, LoadCheckedPointsFromFile)
-from projects.pimae.pimae.geometry import (  # noqa: E402
-    points_in_image, project_points)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -79,6 +72,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=20,
         help='problem lines to print (all are counted)')
+    parser.add_argument(
+        '--no-progress',
+        dest='progress',
+        action='store_false',
+        help='no progress bar (it goes to stderr)')
     return parser.parse_args(argv)
 
 
@@ -96,7 +94,18 @@ def check_sample(info: dict, index: int, args: argparse.Namespace,
         dict: ``problems`` (list[str]), ``num_points`` (int | None),
         ``in_image`` (float | None) and ``labels`` (list[int]).
     """
+    import numpy as np
+
+    from projects.pimae.pimae.datasets import (BadSampleError,
+                                               CheckDepth2Img,
+                                               LoadCheckedPointsFromFile)
+    from projects.pimae.pimae.geometry import points_in_image, project_points
     report = dict(problems=[], num_points=None, in_image=None, labels=[])
+    if not isinstance(info, dict):
+        report['problems'].append(
+            f'sample {index}: the entry is a {type(info).__name__}, not a '
+            'dict')
+        return report
     lidar_path = (info.get('lidar_points') or {}).get('lidar_path')
     cam = (info.get('images') or {}).get(args.cam) or {}
     img_path = cam.get('img_path')
@@ -169,16 +178,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         info file cannot be read.
     """
     args = parse_args(argv)
+    import numpy as np
+    from mmengine.utils import ProgressBar
+
+    from projects.pimae.pimae.datasets import InfoFileError, load_info_file
     try:
-        with open(args.ann_file, 'rb') as f:
-            ann = pickle.load(f)
-        data_list = ann['data_list']
-        metainfo = ann.get('metainfo', {})
-    except (OSError, pickle.UnpicklingError, KeyError, TypeError,
-            EOFError) as error:
-        print(f'cannot read info file {args.ann_file}: '
-              f'{type(error).__name__}: {error}')
+        ann = load_info_file(args.ann_file)
+    except (OSError, InfoFileError) as error:
+        print(f'cannot read info file {args.ann_file}: {error}')
         return 2
+    data_list, metainfo = ann['data_list'], ann['metainfo']
     data_root = args.data_root or osp.dirname(osp.abspath(args.ann_file))
     if args.max_samples is not None:
         data_list = data_list[:args.max_samples]
@@ -188,8 +197,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         categories = dict(enumerate(SUNRGBDDataset.METAINFO['classes']))
     problems, num_points, in_image, labels = [], [], [], Counter()
     bad_samples = 0
+    progress = ProgressBar(len(data_list), file=sys.stderr) \
+        if args.progress and data_list else None
     for index, info in enumerate(data_list):
         report = check_sample(info, index, args, data_root)
+        if progress is not None:
+            progress.update()
         if report['problems']:
             bad_samples += 1
             problems.extend(report['problems'])
@@ -198,6 +211,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if report['in_image'] is not None:
             in_image.append(report['in_image'])
         labels.update(report['labels'])
+    if progress is not None:
+        sys.stderr.write('\n')
     for line in problems[:args.show]:
         print(f'PROBLEM {line}')
     if len(problems) > args.show:

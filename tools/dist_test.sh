@@ -9,7 +9,15 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
+# The project's virtualenv (tools/setup_env.sh) when there is one, else `python` on PATH.
+VENV_PYTHON="${PIMAE_VENV:-$ROOT/.venv}/bin/python"
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$VENV_PYTHON" ]; then PYTHON="$VENV_PYTHON"; else PYTHON=python; fi
+fi
+
+# One quick check (config, checkpoint, options, data files) before starting
+# the processes.
+PYTHONPATH="$ROOT":$PYTHONPATH "$PYTHON" "$ROOT/tools/test.py" $CONFIG $CHECKPOINT ${@:4} --preflight || exit $?
 
 PYTHONPATH="$ROOT":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \

@@ -8,7 +8,15 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
+# The project's virtualenv (tools/setup_env.sh) when there is one, else `python` on PATH.
+VENV_PYTHON="${PIMAE_VENV:-$ROOT/.venv}/bin/python"
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$VENV_PYTHON" ]; then PYTHON="$VENV_PYTHON"; else PYTHON=python; fi
+fi
+
+# One quick check (config, options, data files) before starting the processes,
+# so that a missing dataset is one clear message instead of one per process.
+PYTHONPATH="$ROOT":$PYTHONPATH "$PYTHON" "$ROOT/tools/train.py" $CONFIG ${@:3} --preflight || exit $?
 
 PYTHONPATH="$ROOT":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \

@@ -6,10 +6,10 @@
 # Steps (each skipped when already satisfied):
 #   1. a virtualenv in the clone (PIMAE_VENV overrides the location);
 #   2. a torch / torchvision pair that works: an existing working pair is kept, otherwise
-#      torch==2.13.0 + torchvision==0.28.0 from the default index (ENVIRONMENT.md trap 1);
+#      torch==2.13.0 + torchvision==0.28.0 from the default index (projects/pimae/docs/environment.md, 'torch and torchvision');
 #   3. mmcv==2.1.0 with ops: built once from the sdist and kept as a wheel in a cache outside the
 #      clone, keyed by torch version and CUDA / CPU (PIMAE_CACHE_DIR overrides the location);
-#      with nvcc and a visible GPU the CUDA ops are built too (trap 2);
+#      with nvcc and a visible GPU the CUDA ops are built too (docs/environment.md, 'Building mmcv');
 #   4. the pinned rest (requirements.txt) and this project, editable.
 set -euo pipefail
 
@@ -53,7 +53,7 @@ PY
 if torch_pair_ok; then
   log "keeping working torch $("$PY" -c 'import torch; print(torch.__version__)')"
 else
-  log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION (default index, see ENVIRONMENT.md trap 1)"
+  log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION (default index, see projects/pimae/docs/environment.md)"
   # The machine's find-links folder holds a CPU-only torch that no torchvision wheel pairs with.
   env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null "${PIP[@]}" install \
     "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"

@@ -13,7 +13,11 @@ CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
+# The project's virtualenv (tools/setup_env.sh) when there is one, else `python` on PATH.
+VENV_PYTHON="${PIMAE_VENV:-$ROOT/.venv}/bin/python"
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$VENV_PYTHON" ]; then PYTHON="$VENV_PYTHON"; else PYTHON=python; fi
+fi
 
 PYTHONPATH="$ROOT":$PYTHONPATH \
 srun -p ${PARTITION} \

@@ -7,15 +7,10 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from cli_utils import ConfigOptions  # noqa: E402
 
-from projects.pimae.pimae.utils import (  # noqa: E402
-    ConfigOptionError,
-    check_cfg_options,
-    set_local_rank,
-    setup_cpu_distributed)
+#: Hooks every test run of this tool gets when its config lacks them.
+TEST_HOOKS = ('CheckpointKeyCheckHook', )
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +23,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='override settings of the config (see tools/train.py)')
     parser.add_argument(
         '--allow-new-keys',
@@ -42,9 +37,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    set_local_rank(args.local_rank)
-    return args
+    parser.add_argument(
+        '--preflight',
+        action='store_true',
+        help='only check the config, the options and the data files, then '
+        'exit (tools/dist_*.sh run this once before starting processes)')
+    return parser.parse_args()
 
 
 def main() -> None:
@@ -53,7 +51,19 @@ def main() -> None:
                                                  'Checkpoint')):
         if not osp.isfile(path):
             sys.exit(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
+    from mmengine.config import Config
+
+    from cli_utils import (ConfigOptionError, check_cfg_options,
+                           check_data_files, import_custom_modules,
+                           set_local_rank)
+    cfg = Config.fromfile(args.config, import_custom_modules=False)
+    if any(cfg.get(k) is None
+           for k in ('test_dataloader', 'test_cfg', 'test_evaluator')):
+        sys.exit(f'{args.config} has no test loop (test_dataloader, test_cfg '
+                 'and test_evaluator): it is a training-only config, such '
+                 'as PiMAE pre-training. Evaluate a pre-trained checkpoint '
+                 'downstream (configs/threedetr/, configs/vit/), or draw '
+                 'its reconstructions with tools/visualize_reconstruction.py')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         if not args.allow_new_keys:
@@ -77,6 +87,17 @@ def main() -> None:
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
 
+    check_data_files(cfg, args.config, ('test_dataloader', ))
+    if args.preflight:
+        return
+    set_local_rank(args.local_rank)
+    import_custom_modules(cfg)
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from projects.pimae.pimae.utils import (ensure_custom_hooks,
+                                            setup_cpu_distributed)
+    ensure_custom_hooks(cfg, TEST_HOOKS)
     gloo_message = setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

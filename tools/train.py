@@ -12,17 +12,14 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from cli_utils import ConfigOptions  # noqa: E402
 
-from projects.pimae.pimae.utils import (  # noqa: E402
-    ConfigOptionError,
-    check_cfg_options,
-    set_local_rank,
-    setup_cpu_distributed)
+#: Hooks every training run of this tool gets when its config lacks them:
+#: checkpoints that load with weights_only=True (so --resume works for any
+#: config), the random states for an exact resume, a check of every loaded
+#: checkpoint against the model, and an early first loss line.
+TRAIN_HOOKS = ('WeightsOnlyCheckpointHook', 'RandomStateCheckpointHook',
+               'CheckpointKeyCheckHook', 'EarlyLoggingHook')
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='override settings of the config, e.g. '
         'train_dataloader.batch_size=4 optim_wrapper.optimizer.lr=1e-4; '
         'lists as key="[a,b]" without spaces. Every key must exist in the '
@@ -69,19 +66,30 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     # torch.distributed.launch passes --local-rank since torch 2.0
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    set_local_rank(args.local_rank)
-    return args
+    parser.add_argument(
+        '--preflight',
+        action='store_true',
+        help='only check the config, the options and the data files, then '
+        'exit (tools/dist_*.sh run this once before starting processes)')
+    return parser.parse_args()
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command-line edits, failing clearly."""
+def load_config(args: argparse.Namespace):
+    """Load the config and apply the command-line edits, failing clearly.
+
+    The config's ``custom_imports`` are not imported yet (see
+    :func:`import_custom_modules`), so that a missing file or a bad option
+    stops the tool before the deep-learning stack is loaded.
+    """
+    from mmengine.config import Config
+    from mmengine.logging import print_log
     if not osp.isfile(args.config):
         sys.exit(f'Config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(args.config, import_custom_modules=False)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         if not args.allow_new_keys:
+            from cli_utils import ConfigOptionError, check_cfg_options
             try:
                 check_cfg_options(cfg, args.cfg_options)
             except ConfigOptionError as err:
@@ -106,6 +114,7 @@ def load_config(args: argparse.Namespace) -> Config:
             assert optim_wrapper == 'OptimWrapper', (
                 '`--amp` is only supported when the optimizer wrapper type is '
                 f'`OptimWrapper` but got {optim_wrapper}.')
+            import torch
             if torch.cuda.is_available():
                 cfg.optim_wrapper.type = 'AmpOptimWrapper'
                 cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -131,9 +140,17 @@ def load_config(args: argparse.Namespace) -> Config:
                                ' configuration file.')
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        from mmengine.runner import find_latest_checkpoint
+        if find_latest_checkpoint(cfg.work_dir) is None:
+            print(f'--resume: no checkpoint found in {cfg.work_dir}; '
+                  'starting a fresh run there')
+            cfg.resume = False
+        else:
+            cfg.resume = True
+            cfg.load_from = None
     elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            sys.exit(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
@@ -142,6 +159,20 @@ def load_config(args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args)
+    from cli_utils import (check_data_files, import_custom_modules,
+                           set_local_rank)
+    check_data_files(cfg, args.config,
+                     ('train_dataloader', 'val_dataloader'))
+    if args.preflight:
+        return
+    set_local_rank(args.local_rank)
+    import_custom_modules(cfg)
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from projects.pimae.pimae.utils import (ensure_custom_hooks,
+                                            setup_cpu_distributed)
+    ensure_custom_hooks(cfg, TRAIN_HOOKS)
     gloo_message = setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

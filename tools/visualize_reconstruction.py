@@ -15,18 +15,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
-from projects.pimae.pimae.engine.hooks import \
-    reconstruction_visualization_hook as vis_hook  # noqa: E402
-from projects.pimae.pimae.visualization import \
-    draw_reconstruction  # noqa: E402
+from cli_utils import ConfigOptions  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,7 +31,7 @@ def parse_args() -> argparse.Namespace:
         help='dataloader of the config whose dataset is drawn')
     parser.add_argument('--seed', type=int, default=0, help='masking seed')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptions)
     return parser.parse_args()
 
 
@@ -52,6 +41,21 @@ def main() -> None:
                                                  'Checkpoint')):
         if not osp.isfile(path):
             sys.exit(f'{what} file not found: {path}')
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+
+    from mmdet3d.registry import DATASETS, MODELS
+    from projects.pimae.pimae.engine.hooks import \
+        reconstruction_visualization_hook as vis_hook
+    from projects.pimae.pimae.utils.checkpoint import (CheckpointError,
+                                                       check_checkpoint_keys,
+                                                       get_state_dict,
+                                                       load_checkpoint_file,
+                                                       revise_keys)
+    from projects.pimae.pimae.visualization import draw_reconstruction
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -60,9 +64,20 @@ def main() -> None:
     dataloader_cfg = cfg.get(f'{args.split}_dataloader')
     if not dataloader_cfg:
         sys.exit(f'The config has no {args.split}_dataloader.')
+    model = MODELS.build(cfg.model)
+    try:
+        state = revise_keys(
+            get_state_dict(
+                load_checkpoint_file(args.checkpoint), args.checkpoint))
+        report = check_checkpoint_keys(model, state, args.checkpoint)
+    except CheckpointError as error:
+        sys.exit(f'error: {error}')
+    if report.missing or report.unexpected or report.shape_mismatch:
+        print(report.format(args.checkpoint))
+    model.load_state_dict(
+        {k: state[k] for k in report.matched}, strict=False)
+    model.to(args.device)
     dataset = DATASETS.build(dataloader_cfg['dataset'])
-    model = MODELS.build(cfg.model).to(args.device)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()
     mean, std = vis_hook.image_normalization(model)
 

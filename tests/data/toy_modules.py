@@ -1,4 +1,4 @@
-"""A tiny model and dataset of the tests' own, registered into mmdet3d's registries.
+"""A tiny model, dataset and metric of the tests' own, registered into mmdet3d's registries.
 
 They exercise the tools (train / resume / distributed) without the cost of the
 PiMAE model: a linear regression with a BatchNorm, so that optimizer state,
@@ -7,11 +7,12 @@ scheduler state and buffers all matter for resume equivalence.
 from typing import Dict, List, Optional, Union
 
 import torch
+from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
 
-from mmdet3d.registry import DATASETS, MODELS
+from mmdet3d.registry import DATASETS, METRICS, MODELS
 
 
 @DATASETS.register_module()
@@ -50,4 +51,21 @@ class ToyRegressor(BaseModel):
         if mode == 'loss':
             target = torch.stack(data_samples)
             return dict(loss_mse=nn.functional.mse_loss(pred, target))
+        if mode == 'predict':
+            return [
+                dict(pred=p, target=t) for p, t in zip(pred, data_samples)
+            ]
         return pred
+
+
+@METRICS.register_module()
+class ToyMSEMetric(BaseMetric):
+    """Mean squared error of :class:`ToyRegressor`'s predictions."""
+
+    def process(self, data_batch, data_samples) -> None:
+        for sample in data_samples:
+            self.results.append(
+                float((sample['pred'] - sample['target']).pow(2).sum()))
+
+    def compute_metrics(self, results: list) -> dict:
+        return dict(mse=sum(results) / max(1, len(results)))

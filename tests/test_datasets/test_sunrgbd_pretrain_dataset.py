@@ -38,10 +38,10 @@ def test_is_registered_sunrgbd_subclass():
 def test_real_format_sample_loads(samples_root):
     """mmdet3d's converted SUN RGB-D sample parses and runs through the
     pipeline (shapes only: its depth2img/image are known to be wrong)."""
-    ds = build(
-        samples_root,
-        ann_file='sunrgbd_infos.pkl',
-        pipeline=pretrain_pipeline(augment=True))
+    pipeline = pretrain_pipeline(augment=True)
+    assert pipeline[2]['type'] == 'CheckDepth2Img'
+    pipeline[2]['min_in_image'] = 0.  # its points miss its image (known)
+    ds = build(samples_root, ann_file='sunrgbd_infos.pkl', pipeline=pipeline)
     assert len(ds) == 1
     info = ds.get_data_info(0)
     assert info['depth2img'].shape == (3, 3)
@@ -173,6 +173,10 @@ def _break(root, ann, case):
         del cam['depth2img']
         _write_infos(root, ann)
         return 'depth2img is missing'
+    if case == 'transposed_depth2img':  # invertible, but wrong
+        cam['depth2img'] = np.asarray(cam['depth2img']).T.tolist()
+        _write_infos(root, ann)
+        return 'of its points project into its'
     if case == 'singular_depth2img':
         d2i = np.asarray(cam['depth2img'])
         d2i[2] = d2i[0] * 2.
@@ -185,7 +189,7 @@ def _break(root, ann, case):
 BAD_CASES = [
     'missing_points', 'truncated_points', 'points_width', 'nan_points',
     'empty_points', 'missing_image', 'corrupt_image', 'missing_depth2img',
-    'singular_depth2img'
+    'singular_depth2img', 'transposed_depth2img'
 ]
 
 
@@ -204,8 +208,9 @@ def test_bad_sample_raises_naming_it(demo_root, tmp_path, case):
     assert expected in message
 
 
-@pytest.mark.parametrize('case',
-                         ['nan_points', 'missing_depth2img', 'corrupt_image'])
+@pytest.mark.parametrize('case', [
+    'nan_points', 'missing_depth2img', 'corrupt_image', 'transposed_depth2img'
+])
 def test_skip_bad_samples_keeps_the_others(demo_root, tmp_path, case, mm_log):
     root = tmp_path / 'data'
     ann = _copy_root(demo_root, root)
@@ -248,6 +253,40 @@ def test_malformed_info_entry_named(demo_root, tmp_path):
     _write_infos(root, ann)
     with pytest.raises(BadSampleError, match='000003.bin.*malformed info'):
         build(root)
+
+
+@pytest.mark.parametrize('key', ['images', 'lidar_points'])
+def test_info_entry_without_files_is_named_and_skipped(
+        demo_root, tmp_path, key, mm_log):
+    root = tmp_path / 'data'
+    ann = copy.deepcopy(_copy_root(demo_root, root))
+    del ann['data_list'][1][key]
+    _write_infos(root, ann)
+    with pytest.raises(BadSampleError) as info:
+        build(root)
+    assert str(info.value).startswith('entry 1 of ')
+    assert 'sunrgbd_infos_train.pkl' in str(info.value)
+    ds = build(root, skip_bad_samples=True, max_bad_fraction=0.5)
+    assert len(ds) == len(ann['data_list']) - 1
+    assert any(m.startswith('skipping info entry 1:') for m in mm_log)
+
+
+def test_malicious_info_file_runs_no_code(demo_root, tmp_path):
+    from projects.pimae.pimae.datasets import InfoFileError
+
+    class Payload:
+
+        def __reduce__(self):
+            return (open, (str(tmp_path / 'pwned'), 'w'))
+
+    root = tmp_path / 'data'
+    ann = _copy_root(demo_root, root)
+    ann['data_list'][0]['note'] = Payload()
+    _write_infos(root, ann)
+    with pytest.raises(InfoFileError, match='sunrgbd_infos_train.pkl was '
+                       'refused'):
+        build(root)
+    assert not (tmp_path / 'pwned').exists()
 
 
 def test_few_points_repaired_and_logged(demo_root, tmp_path, mm_log):

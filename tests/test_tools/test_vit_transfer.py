@@ -259,7 +259,7 @@ def transfer_setup(tmp_path_factory):
     from mmdet3d.registry import MODELS
 
     import projects.pimae.pimae  # noqa: F401
-    from projects.pimae.pimae.datasets.synthetic_sunrgbd import (
+    from projects.pimae.pimae.data_generation import (
         SceneConfig, generate_dataset)
     root = tmp_path_factory.mktemp('vit_transfer')
     data = root / 'data'
@@ -299,7 +299,9 @@ def train_and_test(config, root, data, vit, name):
     assert train.returncode == 0, train.stderr[-3000:]
     log = train.stdout + train.stderr
     assert 'Resize the pos_embed from a 16x22 to a 8x8 patch grid' in log
-    assert 'missing keys in source state_dict: ln2.weight, ln2.bias' in log
+    # PiMAE has no norm on the mean patch token: said once, not a warning
+    assert 'The checkpoint has no ln2' in log
+    assert 'missing keys in source state_dict' not in log
     checkpoint = work_dir / 'epoch_1.pth'
     test_cmd = [
         sys.executable,

@@ -38,41 +38,6 @@ from typing import Dict, List, Tuple
 # as mmengine / PyTorch set up data-loader workers (before numpy loads BLAS)
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
-    sys.path.insert(0, ROOT)
-
-from mmengine.registry import init_default_scope  # noqa: E402
-
-from mmdet3d.registry import DATASETS  # noqa: E402
-from projects.pimae.pimae.datasets import synthetic_sunrgbd  # noqa: E402
-from projects.pimae.pimae.ops import quickfps_available  # noqa: E402
-
-PIPELINE = [
-    dict(
-        type='LoadCheckedPointsFromFile',
-        coord_type='DEPTH',
-        load_dim=6,
-        use_dim=[0, 1, 2, 3, 4, 5],
-        use_color=True),
-    dict(type='LoadImageFromFile'),
-    dict(type='CheckDepth2Img'),
-    dict(type='LoggedPointSample', num_points=20000),
-    dict(type='FurthestPointSample', num_points=2048),
-    dict(type='ResizeWithDepth2Img', scale=(352, 256), keep_ratio=False),
-    dict(type='GlobalFlipRotScaleWithDepth2Img', flip_ratio=0.5),
-    dict(type='RandomImageFlipWithDepth2Img', prob=0.5),
-    dict(
-        type='Pack3DDetInputs',
-        keys=['points', 'img'],
-        meta_keys=('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
-                   'lidar_path', 'img_path', 'flip', 'pcd_horizontal_flip',
-                   'pcd_rotation_angle', 'pcd_scale_factor')),
-]
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -98,6 +63,46 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help='where to generate (default: a temp folder)')
     return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help, usage errors: before the heavy imports
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
+    sys.path.insert(0, ROOT)
+
+from mmengine.registry import init_default_scope  # noqa: E402
+
+from mmdet3d.registry import DATASETS  # noqa: E402
+from projects.pimae.pimae import \
+    data_generation as synthetic_sunrgbd  # noqa: E402
+from projects.pimae.pimae.ops import quickfps_available  # noqa: E402
+
+PIPELINE = [
+    dict(
+        type='LoadCheckedPointsFromFile',
+        coord_type='DEPTH',
+        load_dim=6,
+        use_dim=[0, 1, 2, 3, 4, 5],
+        use_color=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='CheckDepth2Img'),
+    dict(type='LoggedPointSample', num_points=20000),
+    dict(type='FurthestPointSample', num_points=2048),
+    dict(type='ResizeWithDepth2Img', scale=(352, 256), keep_ratio=False),
+    dict(type='GlobalFlipRotScaleWithDepth2Img', flip_ratio=0.5),
+    dict(type='RandomImageFlipWithDepth2Img', prob=0.5),
+    dict(
+        type='Pack3DDetInputs',
+        keys=['points', 'img'],
+        meta_keys=('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
+                   'lidar_path', 'img_path', 'flip', 'pcd_horizontal_flip',
+                   'pcd_rotation_angle', 'pcd_scale_factor')),
+]
 
 
 class TimedTransform:

@@ -34,19 +34,6 @@ import sys
 import time
 from typing import Callable, List, Optional, Tuple
 
-import torch
-from torch.profiler import ProfilerActivity, profile
-
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
-    sys.path.insert(0, ROOT)
-
-from projects.pimae.pimae import ops  # noqa: E402
-from projects.pimae.pimae.ops._mmcv_backend import \
-    mmcv_cuda_ops_available  # noqa: E402
-
-Row = Tuple[str, str, Optional[float], str, Optional[float], str]
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -67,6 +54,23 @@ def parse_args() -> argparse.Namespace:
         'torch default')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help, usage errors: before the heavy imports
+
+import torch  # noqa: E402
+from torch.profiler import ProfilerActivity, profile  # noqa: E402
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
+    sys.path.insert(0, ROOT)
+
+from projects.pimae.pimae import ops  # noqa: E402
+from projects.pimae.pimae.ops._mmcv_backend import \
+    mmcv_cuda_ops_available  # noqa: E402
+
+Row = Tuple[str, str, Optional[float], str, Optional[float], str]
 
 
 def synchronize(device: str) -> None:

@@ -26,13 +26,35 @@ import tempfile
 import time
 from typing import List
 
-import torch
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+from cli_utils import ConfigOptions  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='PiMAE config')
+    parser.add_argument('--epochs', type=int, default=1)
+    parser.add_argument(
+        '--warmup', type=int, default=1, help='untimed first iterations')
+    parser.add_argument(
+        '--model-steps',
+        type=int,
+        default=3,
+        help='train_step repeats of the model-only baseline')
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptions)
+    return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help, usage errors: before the heavy imports
+
+import torch  # noqa: E402
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -60,21 +82,6 @@ class IterTimes(Hook):
         now = time.perf_counter()
         self.durations.append(now - self._last)
         self._last = now
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='PiMAE config')
-    parser.add_argument('--epochs', type=int, default=1)
-    parser.add_argument(
-        '--warmup', type=int, default=1, help='untimed first iterations')
-    parser.add_argument(
-        '--model-steps',
-        type=int,
-        default=3,
-        help='train_step repeats of the model-only baseline')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args()
 
 
 def main() -> int:

@@ -31,20 +31,6 @@ import sys
 import time
 from typing import Dict, Tuple
 
-import torch
-from torch.profiler import ProfilerActivity, profile
-
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
-    sys.path.insert(0, ROOT)
-
-VARIANTS = dict(
-    faithful=dict(
-        backbone=dict(embed_masked_groups=True),
-        cross_head=dict(compat_upsample_size=(256, 352))),
-    default=dict(),
-)
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -59,6 +45,24 @@ def parse_args() -> argparse.Namespace:
         default=0,
         help='torch CPU threads; 0 keeps the torch default')
     return parser.parse_args()
+
+
+if __name__ == '__main__':
+    parse_args()  # --help, usage errors: before the heavy imports
+
+import torch  # noqa: E402
+from torch.profiler import ProfilerActivity, profile  # noqa: E402
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
+    sys.path.insert(0, ROOT)
+
+VARIANTS = dict(
+    faithful=dict(
+        backbone=dict(embed_masked_groups=True),
+        cross_head=dict(compat_upsample_size=(256, 352))),
+    default=dict(),
+)
 
 
 def build(variant: dict, device: str) -> torch.nn.Module:

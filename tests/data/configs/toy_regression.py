@@ -24,3 +24,10 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 randomness = dict(seed=0, deterministic=True)
 auto_scale_lr = dict(enable=False, base_batch_size=4)
+test_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ToyRegressionDataset', num_samples=8, dim=4, seed=1))
+test_evaluator = dict(type='ToyMSEMetric')
+test_cfg = dict(type='TestLoop')

@@ -4,10 +4,10 @@ from collections import Counter
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.fileio import load
 from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
+from .info_file import load_info_file
 
 #: SUN RGB-D's 10 detection classes, in the label order of mmdet3d's
 #: ``SUNRGBDDataset`` and of its info-file converter
@@ -103,11 +103,7 @@ class SUNRGBDObjectCropDataset(BaseDataset):
                 f'SUN RGB-D info file not found: {self.ann_file} (make it '
                 'with mmdet3d\'s tools/create_data.py sunrgbd or '
                 'tools/create_demo_data.py)')
-        infos = load(self.ann_file)
-        if not isinstance(infos, dict) or 'data_list' not in infos:
-            raise ValueError(
-                f'{self.ann_file} is not an mmdet3d v1.x info file: expected '
-                "a dict with 'metainfo' and 'data_list'")
+        infos = load_info_file(self.ann_file)
         file_meta = infos.get('metainfo') or {}
         for key, value in file_meta.items():
             if key != 'categories':  # ours are 'classes'

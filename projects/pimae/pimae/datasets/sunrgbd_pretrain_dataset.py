@@ -1,12 +1,13 @@
 """SUN RGB-D as paired point + image data for PiMAE pre-training."""
 import logging
-from typing import Optional, Set
+from typing import List, Optional, Set
 
 from mmengine.logging import print_log
 
 from mmdet3d.datasets import SUNRGBDDataset
 from mmdet3d.registry import DATASETS
 from .bad_sample_error import BadSampleError, describe_sample
+from .info_file import load_info_file
 
 
 @DATASETS.register_module()
@@ -20,6 +21,9 @@ class SUNRGBDPretrainDataset(SUNRGBDDataset):
     pixels) exactly as ``SUNRGBDDataset`` does. Differences:
 
     - ``filter_empty_gt`` defaults to False: pre-training needs no boxes.
+    - The info file is read with :func:`load_info_file`, which refuses
+      anything but plain data (a malicious pickle runs no code) and names
+      the file when it is empty, truncated or not an info file.
     - A sample without ``depth2img`` in its info still loads (as ``None``);
       the ``CheckDepth2Img`` transform then rejects it with its name.
     - Every error raised while preparing a sample is a
@@ -27,9 +31,10 @@ class SUNRGBDPretrainDataset(SUNRGBDDataset):
       and image files); the original exception is chained.
     - ``skip_bad_samples=True`` logs such a sample (once) and serves another
       one instead (mmengine's refetch), so one bad file does not stop a
-      run. More than ``max_bad_fraction`` of the dataset failing raises,
-      since that points at a systematic problem (wrong paths, pipeline bug)
-      rather than at a few bad files.
+      run; a malformed info entry (no ``lidar_points`` or ``images``) is
+      logged with its index and left out. More than ``max_bad_fraction`` of
+      the dataset failing raises, since that points at a systematic problem
+      (wrong paths, pipeline bug) rather than at a few bad files.
 
     Args:
         skip_bad_samples (bool): Skip unusable samples instead of raising.
@@ -59,6 +64,42 @@ class SUNRGBDPretrainDataset(SUNRGBDDataset):
         self.max_bad_fraction = max_bad_fraction
         self._bad_indices: Set[int] = set()
         super().__init__(*args, filter_empty_gt=filter_empty_gt, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the info file safely and parse its entries.
+
+        Returns:
+            list[dict]: Parsed data infos. With ``skip_bad_samples``, the
+            malformed entries are logged by index and left out.
+        """
+        annotations = load_info_file(self.ann_file, self.backend_args)
+        for key, value in annotations['metainfo'].items():
+            self._metainfo.setdefault(key, value)
+        data_list, bad = [], []
+        for index, raw_info in enumerate(annotations['data_list']):
+            try:
+                if not isinstance(raw_info, dict):
+                    raise BadSampleError(
+                        f'entry {index}', f'malformed info entry in '
+                        f'{self.ann_file}: a {type(raw_info).__name__}, '
+                        'not a dict')
+                data_list.append(self.parse_data_info(raw_info))
+            except BadSampleError as error:
+                if not self.skip_bad_samples:
+                    raise BadSampleError(f'entry {index} of {self.ann_file}',
+                                         str(error)) from error
+                bad.append(index)
+                print_log(
+                    f'skipping info entry {index}: {error}',
+                    logger='current',
+                    level=logging.WARNING)
+        total = len(annotations['data_list'])
+        if bad and len(bad) > max(1, int(self.max_bad_fraction * total)):
+            raise RuntimeError(
+                f'{len(bad)} of {total} entries of {self.ann_file} are '
+                f'malformed (more than max_bad_fraction='
+                f'{self.max_bad_fraction}), e.g. entries {bad[:5]}')
+        return data_list
 
     def parse_data_info(self, info: dict) -> dict:
         """Parse one raw info like ``SUNRGBDDataset``, tolerating a missing

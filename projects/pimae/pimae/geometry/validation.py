@@ -92,6 +92,9 @@ def check_img_shape(img_shape: Sequence[int],
         raise ValueError(f'{name} must be a pair (H, W), got {img_shape!r}')
     values = []
     for size in img_shape:
+        if isinstance(size, torch.Tensor) and size.ndim == 0 and \
+                not size.is_floating_point():
+            size = int(size)  # a traced shape (jit tracing, FLOP counting)
         if (isinstance(size, bool) or not isinstance(size, numbers.Integral)
                 or size <= 0):
             raise ValueError(

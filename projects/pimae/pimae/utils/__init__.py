@@ -1,7 +1,4 @@
-from .launch import (ConfigOptionError, check_cfg_options, set_local_rank,
-                     setup_cpu_distributed)
+from .launch import ensure_custom_hooks, setup_cpu_distributed
+from .sample_naming import describe_sample
 
-__all__ = [
-    'ConfigOptionError', 'check_cfg_options', 'set_local_rank',
-    'setup_cpu_distributed'
-]
+__all__ = ['describe_sample', 'ensure_custom_hooks', 'setup_cpu_distributed']

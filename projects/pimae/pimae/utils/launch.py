@@ -1,72 +1,10 @@
-"""Helpers shared by ``tools/train.py`` and ``tools/test.py``."""
-import difflib
-import os
-from typing import Any, Dict, List, Optional
+"""Helpers of the tools that need the project's stack (``torch``,
+``mmengine``): the CPU distributed fallback and the default hooks."""
+from typing import List, Optional, Sequence
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
-
-
-class ConfigOptionError(KeyError):
-    """A ``--cfg-options`` key that does not exist in the config."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-def _children(node: Any) -> List[str]:
-    if isinstance(node, dict):
-        return [str(k) for k in node.keys()]
-    if isinstance(node, (list, tuple)):
-        return [str(i) for i in range(len(node))]
-    return []
-
-
-def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
-    """Check that every ``--cfg-options`` key names an existing entry.
-
-    MMEngine merges unknown keys silently, so a typo such as
-    ``train_dataloader.batchsize=4`` would be ignored and surface much later,
-    if at all. A key may add a new leaf only where its parent is a dict whose
-    ``type`` is being replaced by the same options (a new component with new
-    arguments) or whose value is being replaced wholesale.
-
-    Args:
-        cfg (Config): The loaded config.
-        options (dict): Parsed ``--cfg-options`` (dotted keys to values).
-
-    Raises:
-        ConfigOptionError: Naming the first unknown key, the part of it that
-            exists, and the closest existing names.
-    """
-    replaced = {
-        key[:-len('.type')]
-        for key in options if key.endswith('.type')
-    }
-    replaced |= {
-        key
-        for key, value in options.items() if isinstance(value, dict)
-    }
-    for full_key in options:
-        node: Any = cfg._cfg_dict
-        parts = full_key.split('.')
-        for depth, part in enumerate(parts):
-            prefix = '.'.join(parts[:depth])
-            if prefix in replaced:
-                break
-            names = _children(node)
-            if part not in names:
-                where = f"'{prefix}'" if prefix else 'the config'
-                close = difflib.get_close_matches(part, names, n=3)
-                hint = f" Did you mean {', '.join(close)}?" if close else ''
-                if not names:
-                    hint = f" '{prefix}' is {node!r}, not a dict or list."
-                raise ConfigOptionError(
-                    f"--cfg-options key '{full_key}': {where} has no key "
-                    f"'{part}'.{hint}")
-            node = node[int(part)] if isinstance(node, (list, tuple)) \
-                else node[part]
 
 
 def setup_cpu_distributed(cfg: Config) -> Optional[str]:
@@ -108,7 +46,24 @@ def setup_cpu_distributed(cfg: Config) -> Optional[str]:
             f'(rank {dist.get_rank()} of {dist.get_world_size()}).')
 
 
-def set_local_rank(local_rank: int) -> None:
-    """Export ``LOCAL_RANK`` for launchers that pass ``--local-rank``."""
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(local_rank)
+def ensure_custom_hooks(cfg: Config, types: Sequence[str]) -> List[str]:
+    """Append the hooks of ``types`` a config's ``custom_hooks`` lacks.
+
+    The project's tools give every run its safety hooks (weights-only
+    checkpoints, checkpoint key checks ...), also when the config is a
+    user's own on mmdet3d's ``default_runtime``. The hooks are registered
+    in mmdet3d's registry, so they are named ``mmdet3d.<type>``: that finds
+    them in configs of any default scope (e.g. mmpretrain's).
+
+    Args:
+        cfg (Config): Updated in place.
+        types (sequence[str]): Hook types registered in mmdet3d's ``HOOKS``.
+
+    Returns:
+        list[str]: The types that were added.
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {str(hook.get('type')).split('.')[-1] for hook in hooks}
+    added = [t for t in types if t not in present]
+    cfg.custom_hooks = hooks + [ConfigDict(type=f'mmdet3d.{t}') for t in added]
+    return added

@@ -9,23 +9,7 @@ from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
-
-def _pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    if len(value) != 2:
-        raise ValueError(f'{name} must be an int or (H, W), got {value}')
-    return int(value[0]), int(value[1])
-
-
-def _check_divisible(img_size: Tuple[int, int], patch_size: int,
-                     name: str) -> None:
-    for side in img_size:
-        if side <= 0 or side % patch_size:
-            raise ValueError(
-                f'{name} {img_size[0]}x{img_size[1]} is not divisible by '
-                f'patch_size {patch_size}: {side} % {patch_size} = '
-                f'{side % patch_size}')
+from ..utils.patch_utils import check_img_size
 
 
 @MODELS.register_module()
@@ -72,12 +56,12 @@ class PiMAEVisionTransformer(VisionTransformer):
                  pretrained_img_size: Optional[Union[int,
                                                      Sequence[int]]] = None,
                  **kwargs) -> None:
-        _check_divisible(_pair(img_size, 'img_size'), patch_size, 'img_size')
+        check_img_size(img_size, patch_size)
         self.pretrained_img_size = None
         self.pretrained_grid_size = None
         if pretrained_img_size is not None:
-            size = _pair(pretrained_img_size, 'pretrained_img_size')
-            _check_divisible(size, patch_size, 'pretrained_img_size')
+            size = check_img_size(pretrained_img_size, patch_size,
+                                  'pretrained_img_size')
             self.pretrained_img_size = size
             self.pretrained_grid_size = (size[0] // patch_size,
                                          size[1] // patch_size)
@@ -116,6 +100,31 @@ class PiMAEVisionTransformer(VisionTransformer):
             'tools/model_converters/pimae_to_mmpretrain_vit.py --img-size '
             'H W.')
 
+    def _keep_pooled_norm(self, state_dict: dict, prefix: str) -> None:
+        """Give ``ln2`` its own initial values when the checkpoint has none.
+
+        With ``out_type='avg_featmap'`` mmpretrain normalises the mean of
+        the patch tokens with ``ln2``; PiMAE has no such norm (its image
+        branch ends with the last encoder layer), so a converted PiMAE
+        checkpoint has no ``ln2`` and MMEngine would warn about missing keys
+        without saying why. ``ln2`` keeps its initial state (weight 1, bias
+        0), which is said once in the log instead.
+
+        Args:
+            state_dict (dict): The state dict being loaded (edited in place).
+            prefix (str): Prefix of this module's keys in ``state_dict``.
+        """
+        norm = getattr(self, 'ln2', None)
+        if self.out_type != 'avg_featmap' or norm is None or \
+                prefix + 'ln2.weight' in state_dict:
+            return
+        for key, value in norm.state_dict().items():
+            state_dict[f'{prefix}ln2.{key}'] = value
+        MMLogger.get_current_instance().info(
+            'The checkpoint has no ln2, the LayerNorm mmpretrain applies to '
+            "the mean patch token (out_type='avg_featmap'): PiMAE has none, "
+            'so it keeps its initial weight 1 and bias 0.')
+
     def _prepare_pos_embed(self, state_dict: dict, prefix: str, *args,
                            **kwargs) -> None:
         """Fit the checkpoint's ``pos_embed`` to this model before loading.
@@ -127,6 +136,7 @@ class PiMAEVisionTransformer(VisionTransformer):
         name = prefix + 'pos_embed'
         if name not in state_dict:
             return
+        self._keep_pooled_norm(state_dict, prefix)
         pos = state_dict[name]
         if pos.shape == self.pos_embed.shape:
             return

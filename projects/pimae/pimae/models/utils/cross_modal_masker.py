@@ -28,17 +28,19 @@ def split_by_mask(mask: Tensor) -> Tuple[Tensor, Tensor]:
 
 @MODELS.register_module()
 class CrossModalMasker(BaseModule):
-    """Mask point groups and image patches (PiMAE spec 2.4).
+    """Mask point groups and image patches (see
+    projects/pimae/docs/original_code.md, 'Masking').
 
     Points: ``num_masked = int(point_mask_ratio * G)`` groups are masked,
-    either at random (``'rand'``) or as the ``num_masked`` centres nearest to
+    either at random (``'random'``) or as the ``num_masked`` centres nearest to
     one random centre (``'block'``).
 
     Image: ``num_keep = int(L * (1 - image_mask_ratio))`` patches stay
     visible (floor of the kept count, the released recipe's
     ``random_masking``: 140 of 352 at ratio 0.6, so 212 masked; the
-    original's aligned path used ``ceil`` = 141 instead, see spec 2.4 and
-    10.8 -- here every mode keeps the same ``num_keep``). Modes:
+    original's aligned path used ``ceil`` = 141 instead, see
+    docs/original_code.md, 'Masking' -- here every mode keeps the same
+    ``num_keep``). Modes:
 
     - ``'random'``: MAE random masking (what the released config trains).
     - ``'uniform'``: patches that contain a projected *masked* point centre
@@ -56,7 +58,9 @@ class CrossModalMasker(BaseModule):
 
     Args:
         point_mask_ratio (float): Fraction of groups to mask. Defaults to 0.6.
-        point_mask_type (str): ``'rand'`` or ``'block'``. Defaults to 'rand'.
+        point_mask_type (str): ``'random'`` or ``'block'`` (``'rand'``, the
+            original's spelling, is read as ``'random'``). Defaults to
+            'random'.
         image_mask_ratio (float): Fraction of patches to mask (see the floor
             rule above). Defaults to 0.6.
         image_mask_type (str): ``'random'``, ``'uniform'`` or
@@ -66,22 +70,26 @@ class CrossModalMasker(BaseModule):
             <= 1 so that flags dominate. Defaults to 0.5 (the original).
         compat_norm_size (tuple[float, float], optional): ``(width, height)``
             normaliser of the original's patch lookup, ``(730, 530)``; see
-            :func:`pixel_to_patch_index`. Defaults to None (exact geometry).
+            :func:`pixel_to_patch_index`. It applies to pixels of the native
+            image, so :meth:`forward` then needs the per-sample resize
+            factors ``native_scale``. Defaults to None (exact geometry).
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
-    POINT_MASK_TYPES = ('rand', 'block')
+    POINT_MASK_TYPES = ('random', 'block')
     IMAGE_MASK_TYPES = ('random', 'uniform', 'complement')
 
     def __init__(self,
                  point_mask_ratio: float = 0.6,
-                 point_mask_type: str = 'rand',
+                 point_mask_type: str = 'random',
                  image_mask_ratio: float = 0.6,
                  image_mask_type: str = 'random',
                  noise_scale: float = 0.5,
                  compat_norm_size: Optional[Tuple[float, float]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if point_mask_type == 'rand':  # the original's (and old configs')
+            point_mask_type = 'random'
         if point_mask_type not in self.POINT_MASK_TYPES:
             raise ValueError(
                 f'point_mask_type must be one of {self.POINT_MASK_TYPES}, '
@@ -146,7 +154,7 @@ class CrossModalMasker(BaseModule):
         """
         batch_size, num_groups = center.shape[:2]
         num_masked = self.num_masked_groups(num_groups)
-        if self.point_mask_type == 'rand':
+        if self.point_mask_type == 'random':
             score = torch.rand(batch_size, num_groups, device=center.device)
         else:
             seed = torch.randint(
@@ -156,11 +164,19 @@ class CrossModalMasker(BaseModule):
         order = torch.argsort(score, dim=1)
         mask = torch.zeros(
             batch_size, num_groups, dtype=torch.bool, device=center.device)
-        return mask.scatter_(1, order[:, :num_masked], True)
+        # a tensor source, not the scalar True: jit tracing (FLOP counting)
+        # has no scatter_ for a bool scalar
+        picked = order[:, :num_masked]
+        return mask.scatter_(1, picked,
+                             torch.ones_like(picked, dtype=torch.bool))
 
-    def flag_patches(self, center: Tensor, point_mask: Tensor,
-                     depth2img: Tensor, img_shape: Sequence[int],
-                     patch_size: int) -> Tensor:
+    def flag_patches(self,
+                     center: Tensor,
+                     point_mask: Tensor,
+                     depth2img: Tensor,
+                     img_shape: Sequence[int],
+                     patch_size: int,
+                     native_scale: Optional[Tensor] = None) -> Tensor:
         """Patches that contain at least one projected masked centre.
 
         Args:
@@ -170,10 +186,18 @@ class CrossModalMasker(BaseModule):
                 the network input image.
             img_shape (Sequence[int]): (H, W) of the network input image.
             patch_size (int): Patch side in pixels.
+            native_scale (Tensor, optional): (B, 2) resize factors from each
+                native image to ``img_shape``; required with
+                ``compat_norm_size``. Defaults to None.
 
         Returns:
             Tensor: (B, L) bool with L = (H / p) * (W / p).
         """
+        if self.compat_norm_size is not None and native_scale is None:
+            raise ValueError(
+                'compat_norm_size looks patches up from pixels of the native '
+                'image, so the masker needs native_scale (B, 2): the resize '
+                'factors from each native image to the network input')
         with torch.no_grad():
             uv, depth = project_points(center.detach(), depth2img)
             if self.compat_norm_size is None:
@@ -186,7 +210,8 @@ class CrossModalMasker(BaseModule):
                 img_shape,
                 patch_size,
                 valid=valid,
-                compat_norm_size=self.compat_norm_size)
+                compat_norm_size=self.compat_norm_size,
+                native_scale=native_scale)
         num_patches = (img_shape[0] // patch_size) * (
             img_shape[1] // patch_size)
         flags = torch.zeros(
@@ -195,7 +220,8 @@ class CrossModalMasker(BaseModule):
             dtype=torch.bool,
             device=center.device)
         # Index -1 (not in the image / not masked) lands in slot 0.
-        return flags.scatter_(1, index + 1, True)[:, 1:]
+        return flags.scatter_(1, index + 1,
+                              torch.ones_like(index, dtype=torch.bool))[:, 1:]
 
     def mask_image(
         self,
@@ -260,7 +286,8 @@ class CrossModalMasker(BaseModule):
         grid_size: Sequence[int],
         patch_size: int,
         depth2img: Optional[Tensor] = None,
-        img_shape: Optional[Sequence[int]] = None
+        img_shape: Optional[Sequence[int]] = None,
+        native_scale: Optional[Tensor] = None
     ) -> Dict[str, Optional[Tensor]]:
         """Mask both modalities.
 
@@ -273,6 +300,9 @@ class CrossModalMasker(BaseModule):
                 for the overlap metric. Defaults to None.
             img_shape (Sequence[int], optional): (H, W) of the network input.
                 Defaults to ``grid_size * patch_size``.
+            native_scale (Tensor, optional): (B, 2) resize factors from each
+                native image to ``img_shape``, needed with ``depth2img`` when
+                ``compat_norm_size`` is set. Defaults to None.
 
         Returns:
             dict[str, Tensor | None]:
@@ -293,7 +323,7 @@ class CrossModalMasker(BaseModule):
         flags = None
         if depth2img is not None:
             flags = self.flag_patches(center, pts_mask, depth2img, img_shape,
-                                      patch_size)
+                                      patch_size, native_scale)
         elif self.aligned:
             raise ValueError(f'image_mask_type={self.image_mask_type!r} '
                              'needs depth2img to project the masked centres')
