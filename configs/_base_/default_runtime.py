@@ -11,8 +11,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 # Checkpoints hold only tensors and plain values, so `--resume` and `load_from`
-# work with torch>=2.6's `torch.load(weights_only=True)` (ENVIRONMENT.md
-# trap 5), and carry the random states, so that a resumed run continues the
+# work with torch>=2.6's `torch.load(weights_only=True)` (see
+# projects/pimae/docs/environment.md, 'Checkpoint loading'), and carry the
+# random states, so that a resumed run continues the
 # random streams of the interrupted one.
 custom_hooks = [
     dict(type='WeightsOnlyCheckpointHook'),

@@ -1,4 +1,5 @@
-# PiMAE pre-training on SUN RGB-D with the original recipe (pimae_spec.md 6):
+# PiMAE pre-training on SUN RGB-D with the original recipe
+# (projects/pimae/docs/original_code.md, 'Pre-training recipe'):
 # 8 GPUs x 16 samples x 2 accumulation steps = effective batch 256, AdamW
 # lr 1e-3, weight decay 0.05, 15 warm-up epochs then cosine to epoch 400.
 _base_ = [

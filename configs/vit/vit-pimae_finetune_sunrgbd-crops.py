@@ -23,7 +23,8 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='PiMAEVisionTransformer',
-        # PiMAE's image-specific encoder (pimae_spec.md 2.5)
+        # PiMAE's image-specific encoder (projects/pimae/docs/
+        # original_code.md, 'Encoders')
         arch=dict(
             embed_dims=256,
             num_layers=3,

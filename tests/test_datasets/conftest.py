@@ -10,12 +10,12 @@ import pytest
 from mmengine.registry import DefaultScope
 
 import projects.pimae.pimae.datasets  # noqa: F401  (registers)
-from projects.pimae.pimae.datasets import synthetic_sunrgbd
+from projects.pimae.pimae import data_generation
 
 from tests.data import MMDET3D_SAMPLES as SAMPLES
 
 #: Small scenes (half the Kinect v2 size) keep the tests fast.
-DEMO_CFG = synthetic_sunrgbd.SceneConfig(
+DEMO_CFG = data_generation.SceneConfig(
     width=365, height=265, num_points=30000)
 
 PACK_META_KEYS = ('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
@@ -79,7 +79,7 @@ def mmdet3d_scope():
 def demo_root(tmp_path_factory) -> Path:
     """Four generated scenes (3 train, 1 val) at 365x265."""
     root = tmp_path_factory.mktemp('sunrgbd_demo')
-    synthetic_sunrgbd.generate_dataset(
+    data_generation.generate_dataset(
         str(root), 4, seed=1, val_ratio=0.25, cfg=DEMO_CFG)
     return root
 
@@ -133,12 +133,12 @@ def scene_results(seed: int = 0,
     """
     from mmdet3d.structures import DepthPoints
     rng = np.random.default_rng(seed)
-    cfg = synthetic_sunrgbd.SceneConfig(width=width, height=height)
-    scene = synthetic_sunrgbd.render_scene(rng, cfg)
+    cfg = data_generation.SceneConfig(width=width, height=height)
+    scene = data_generation.render_scene(rng, cfg)
     valid = np.flatnonzero(scene.depth.ravel() > 0)
     index = rng.choice(valid, min(num_points, len(valid)), replace=False)
-    points = synthetic_sunrgbd.backproject(scene.depth, scene.image,
-                                           scene.depth2img, index)
+    points = data_generation.backproject(scene.depth, scene.image,
+                                         scene.depth2img, index)
     return dict(
         points=DepthPoints(
             points, points_dim=6, attribute_dims=dict(color=[3, 4, 5])),

@@ -53,14 +53,15 @@ def test_stack_and_normalise():
 def test_mismatched_points_named():
     pre = PiMAEDataPreprocessor()
     batch = pseudo_collate([_sample(name='a'), _sample(2000, name='odd')])
-    with pytest.raises(ValueError, match=r'#1 \(points/odd.bin'):
+    with pytest.raises(ValueError, match=r'sample 1 \(points: points/odd.bin'):
         pre(batch)
 
 
 def test_unexpected_image_shape_named():
     pre = PiMAEDataPreprocessor(expected_img_shape=(256, 352))
     batch = pseudo_collate([_sample(img_shape=(256, 350), name='small')])
-    with pytest.raises(ValueError, match=r'#0 \(points/small.bin'):
+    with pytest.raises(
+            ValueError, match=r'sample 0 \(points: points/small.bin'):
         pre(batch)
 
 

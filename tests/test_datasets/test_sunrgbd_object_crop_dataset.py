@@ -12,7 +12,7 @@ from mmpretrain.registry import DATASETS, TRANSFORMS
 
 from projects.pimae.pimae.datasets import (CropObjectBox,
                                            SUNRGBDObjectCropDataset)
-from projects.pimae.pimae.datasets.synthetic_sunrgbd import CLASSES
+from projects.pimae.pimae.data_generation import CLASSES
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),

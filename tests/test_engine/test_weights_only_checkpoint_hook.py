@@ -34,7 +34,8 @@ def save_and_load(checkpoint):
 
 
 def test_mmengine_checkpoint_is_refused_by_safe_loading():
-    # the problem the hook exists for (trap 5); if this ever passes, the hook
+    # the problem the hook exists for (projects/pimae/docs/environment.md,
+    # 'Checkpoint loading'); if this ever passes, the hook
     # may be unnecessary with the installed torch / mmengine
     with pytest.raises(Exception, match='HistoryBuffer|Unsupported global'):
         save_and_load(make_checkpoint())

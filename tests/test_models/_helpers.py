@@ -70,23 +70,32 @@ SMALL_MODEL = dict(
             type='PointGroupTokenizer',
             num_groups=16,
             group_size=8,
+            embed_dims=32,
             pointnet_channels=(16, 32, 64),
             pos_hidden_dims=16),
         img_tokenizer=dict(
-            type='ImagePatchTokenizer', img_size=(64, 96), patch_size=16),
+            type='ImagePatchTokenizer',
+            img_size=(64, 96),
+            patch_size=16,
+            embed_dims=32),
         masker=dict(type='CrossModalMasker'),
         img_encoder=dict(num_layers=1, num_heads=2),
         pts_encoder=dict(
             type='DETRStyleEncoder',
             num_layers=1,
-            layer_cfg=dict(num_heads=2, feedforward_channels=16)),
+            layer_cfg=dict(
+                embed_dims=32, num_heads=2, feedforward_channels=16)),
         shared_encoder=dict(
             type='DETRStyleEncoder',
             num_layers=1,
-            layer_cfg=dict(num_heads=2, feedforward_channels=16))),
+            layer_cfg=dict(
+                embed_dims=32, num_heads=2, feedforward_channels=16))),
     neck=dict(
         type='PiMAEDecoder',
+        in_channels=32,
         embed_dims=24,
+        grid_size=(4, 6),
+        patch_size=16,
         joint_depth=1,
         joint_num_heads=2,
         img_depth=1,
@@ -94,9 +103,13 @@ SMALL_MODEL = dict(
         pts_depth=2,
         pts_num_heads=2,
         pos_hidden_dims=16),
-    pts_head=dict(type='PiMAEPointHead'),
-    img_head=dict(type='PiMAEImageHead'),
-    cross_head=dict(type='PiMAECrossModalHead'))
+    pts_head=dict(type='PiMAEPointHead', in_channels=24, group_size=8),
+    img_head=dict(type='PiMAEImageHead', patch_size=16),
+    cross_head=dict(
+        type='PiMAECrossModalHead',
+        in_channels=24,
+        feat_channels=24,
+        group_size=8))
 
 
 def small_model_cfg(**overrides):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projects.pimae.pimae.datasets import synthetic_sunrgbd
+from projects.pimae.pimae import data_generation
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / 'tests' / 'data' / 'mmdet3d_samples' / 'sunrgbd'
@@ -24,12 +24,12 @@ spec.loader.exec_module(data_check)
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp('check')
-    synthetic_sunrgbd.generate_dataset(
+    data_generation.generate_dataset(
         str(root),
         3,
         seed=4,
         val_ratio=0.,
-        cfg=synthetic_sunrgbd.SceneConfig(
+        cfg=data_generation.SceneConfig(
             width=96, height=72, num_points=1000))
     return root
 

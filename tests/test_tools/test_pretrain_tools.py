@@ -30,14 +30,14 @@ def run_tool(args, cwd, env_extra=None, timeout=600):
 @pytest.fixture(scope='module')
 def scenes(tmp_path_factory):
     """Eight small generated scenes (all in the train split)."""
-    from projects.pimae.pimae.datasets import synthetic_sunrgbd
+    from projects.pimae.pimae import data_generation
     root = tmp_path_factory.mktemp('sunrgbd_demo')
-    synthetic_sunrgbd.generate_dataset(
+    data_generation.generate_dataset(
         str(root),
         8,
         seed=5,
         val_ratio=0.,
-        cfg=synthetic_sunrgbd.SceneConfig(
+        cfg=data_generation.SceneConfig(
             width=160, height=120, num_points=3000))
     return root
 

@@ -46,14 +46,14 @@ def run_tool(args, cwd, env_extra=None, timeout=600):
 @pytest.fixture(scope='module')
 def scenes(tmp_path_factory):
     """Six small generated scenes: 4 train, 2 val."""
-    from projects.pimae.pimae.datasets import synthetic_sunrgbd
+    from projects.pimae.pimae import data_generation
     root = tmp_path_factory.mktemp('sunrgbd_demo')
-    synthetic_sunrgbd.generate_dataset(
+    data_generation.generate_dataset(
         str(root),
         6,
         seed=3,
         val_ratio=1 / 3,
-        cfg=synthetic_sunrgbd.SceneConfig(
+        cfg=data_generation.SceneConfig(
             width=160, height=120, num_points=3000))
     return root
 

@@ -1,4 +1,5 @@
-# PiMAE pre-training schedule (pimae_spec.md section 6): AdamW lr 1e-3 for an
+# PiMAE pre-training schedule (projects/pimae/docs/original_code.md,
+# 'Pre-training recipe'): AdamW lr 1e-3 for an
 # effective batch of 256 (16 per GPU x 8 GPUs x 2 accumulation steps),
 # weight decay 0.05 without decay for biases, norms, tokens and embeddings,
 # 15 warm-up epochs from 1e-6 then cosine to 1e-6 at epoch 400, per iteration.

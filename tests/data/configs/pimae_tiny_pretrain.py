@@ -13,31 +13,46 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(pipeline=train_pipeline))
 
+embed_dims = 32
+decoder_dims = 24
+group_size = 8
 model = dict(
     data_preprocessor=dict(expected_img_shape=img_size),
     backbone=dict(
-        embed_dims=32,
+        embed_dims=embed_dims,
         pts_tokenizer=dict(
             num_groups=16,
-            group_size=8,
+            group_size=group_size,
+            embed_dims=embed_dims,
             pointnet_channels=(16, 32, 64),
             pos_hidden_dims=16),
-        img_tokenizer=dict(img_size=img_size),
+        img_tokenizer=dict(img_size=img_size, embed_dims=embed_dims),
         img_encoder=dict(num_layers=1, num_heads=2),
         pts_encoder=dict(
-            num_layers=1, layer_cfg=dict(num_heads=2,
-                                         feedforward_channels=16)),
+            num_layers=1,
+            layer_cfg=dict(
+                embed_dims=embed_dims, num_heads=2,
+                feedforward_channels=16)),
         shared_encoder=dict(
-            num_layers=1, layer_cfg=dict(num_heads=2,
-                                         feedforward_channels=16))),
+            num_layers=1,
+            layer_cfg=dict(
+                embed_dims=embed_dims, num_heads=2,
+                feedforward_channels=16))),
     neck=dict(
-        embed_dims=24,
+        in_channels=embed_dims,
+        embed_dims=decoder_dims,
+        grid_size=(img_size[0] // 16, img_size[1] // 16),
         joint_num_heads=2,
         img_depth=1,
         img_num_heads=2,
         pts_depth=1,
         pts_num_heads=2,
-        pos_hidden_dims=16))
+        pos_hidden_dims=16),
+    pts_head=dict(in_channels=decoder_dims, group_size=group_size),
+    cross_head=dict(
+        in_channels=decoder_dims,
+        feat_channels=decoder_dims,
+        group_size=group_size))
 
 max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs)

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from projects.pimae.pimae.models.layers import (DETRStyleEncoder,
                                                 DETRStyleEncoderLayer)
 
-#: the 12 tensors per layer that 3DETR's loader copies (spec 7.1)
+#: the 12 tensors per layer that 3DETR's loader copies (see
+#: projects/pimae/docs/original_code.md, 'Transfer to 3DETR')
 THREEDETR_KEYS = {
     'self_attn.in_proj_weight', 'self_attn.in_proj_bias',
     'self_attn.out_proj.weight', 'self_attn.out_proj.bias', 'linear1.weight',

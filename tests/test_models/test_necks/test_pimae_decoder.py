@@ -9,7 +9,7 @@ def decoder_inputs(batch=2,
                    num_keep=2,
                    num_groups=5,
                    num_masked=3,
-                   in_dims=16):
+                   in_channels=16):
     torch.manual_seed(0)
     num_patches = grid[0] * grid[1]
     ids_shuffle = torch.stack(
@@ -19,8 +19,8 @@ def decoder_inputs(batch=2,
     ids_keep = perm[:, :num_groups - num_masked].sort(1)[0]
     ids_mask = perm[:, num_groups - num_masked:].sort(1)[0]
     return dict(
-        img_latent=torch.randn(batch, num_keep, in_dims),
-        pts_latent=torch.randn(batch, num_groups - num_masked, in_dims),
+        img_latent=torch.randn(batch, num_keep, in_channels),
+        pts_latent=torch.randn(batch, num_groups - num_masked, in_channels),
         img_ids_restore=ids_restore,
         center=torch.randn(batch, num_groups, 3),
         pts_ids_keep=ids_keep,
@@ -29,7 +29,7 @@ def decoder_inputs(batch=2,
 
 def small_decoder(**kwargs):
     cfg = dict(
-        in_dims=16,
+        in_channels=16,
         embed_dims=8,
         grid_size=(2, 3),
         joint_num_heads=2,

@@ -73,7 +73,7 @@ def test_embedding_is_permutation_invariant_within_groups():
 
 def test_errors():
     tokenizer = small_tokenizer()
-    with pytest.raises(ValueError, match='C>=3'):
+    with pytest.raises(ValueError, match='C >= 3'):
         tokenizer.group(torch.randn(2, 64, 2))
     with pytest.raises(ValueError, match='fewer than'):
         tokenizer.group(torch.randn(2, 10, 3))

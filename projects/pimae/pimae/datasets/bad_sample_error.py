@@ -1,5 +1,11 @@
-"""The error raised for an unusable sample, and how samples are named."""
-from typing import Optional
+"""The error raised for an unusable sample.
+
+Samples are named by :func:`~projects.pimae.pimae.utils.describe_sample`
+(re-exported here for the datasets' callers).
+"""
+from ..utils.sample_naming import describe_sample
+
+__all__ = ['BadSampleError', 'describe_sample']
 
 
 class BadSampleError(ValueError):
@@ -17,29 +23,3 @@ class BadSampleError(ValueError):
         self.sample = sample
         self.problem = problem
         super().__init__(f'{sample}: {problem}')
-
-
-def describe_sample(results: dict, index: Optional[int] = None) -> str:
-    """Name a sample by its index and files, for error and log messages.
-
-    Args:
-        results (dict): The sample's data info or pipeline results; reads
-            ``sample_idx``, ``lidar_points.lidar_path`` (or ``lidar_path``)
-            and ``img_path`` when present.
-        index (int, optional): Dataset index, overriding ``sample_idx``.
-
-    Returns:
-        str: E.g. ``"sample 3 (points: data/points/000004.bin, image:
-        data/.../000004.jpg)"``.
-    """
-    idx = index if index is not None else results.get('sample_idx')
-    files = []
-    lidar = results.get('lidar_points')
-    lidar_path = lidar.get('lidar_path') if isinstance(lidar, dict) else None
-    lidar_path = lidar_path or results.get('lidar_path')
-    if lidar_path:
-        files.append(f'points: {lidar_path}')
-    if results.get('img_path'):
-        files.append(f'image: {results["img_path"]}')
-    name = f'sample {idx}' if idx is not None else 'sample'
-    return f'{name} ({", ".join(files)})' if files else name

@@ -111,8 +111,9 @@ def depth2img_from_calib(rt: MatrixLike, k: MatrixLike) -> np.ndarray:
     SUN RGB-D projects a depth-frame point ``p`` by first un-tilting it,
     ``Rt^T p``, then permuting the axes to the camera frame with
     ``F = DEPTH_TO_CAMERA`` ((x, y, z) -> (x, -z, y)), then applying ``K``
-    (1-based pixels): ``depth2img = K @ F @ Rt^T``, which is how mmdet3d's
-    SUN RGB-D converter builds it.
+    (1-based pixels): ``depth2img = K @ (F @ Rt^T)``, which is how mmdet3d's
+    SUN RGB-D converter builds it (in this order, so the results are equal
+    to the last bit).
 
     Args:
         rt (np.ndarray | torch.Tensor | Sequence): ``Rtilt``, shape (3, 3).
@@ -124,7 +125,7 @@ def depth2img_from_calib(rt: MatrixLike, k: MatrixLike) -> np.ndarray:
     """
     rt = check_matrix(rt, name='rt')
     k = check_matrix(k, name='k')
-    return k @ DEPTH_TO_CAMERA @ rt.T
+    return k @ (DEPTH_TO_CAMERA @ rt.T)
 
 
 def depth2img_after_pixel_affine(depth2img: MatrixLike,

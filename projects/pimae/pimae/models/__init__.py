@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """PiMAE and 3DETR models; importing registers them into mmdet3d's
 ``MODELS``, ``TASK_UTILS`` and ``WEIGHT_INITIALIZERS`` registries."""
-from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .dense_heads import *  # noqa: F401,F403
@@ -11,6 +10,7 @@ from .initializers import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .selfsup import *  # noqa: F401,F403
 from .task_modules import *  # noqa: F401,F403
 from .tokenizers import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403

@@ -73,8 +73,8 @@ def check_cloud(op: str,
     return shape
 
 
-def check_pair(op: str, name_a: str, a: Tensor, name_b: str,
-               b: Tensor) -> None:
+def check_cloud_pair(op: str, name_a: str, a: Tensor, name_b: str,
+                     b: Tensor) -> None:
     """Check that two clouds share batch size, dtype and device.
 
     Args:

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from ._mmcv_backend import use_mmcv
-from ._validation import check_backend, check_cloud, check_pair
+from ._validation import check_backend, check_cloud, check_cloud_pair
 
 #: Upper bound on the number of (query, reference) pairs held at once by the
 #: pure torch path (about 64 MiB of float32 distances).
@@ -156,7 +156,7 @@ def ball_query(radius: float,
                          f'got {num_samples}')
     check_cloud(op, 'ref', ref, check_finite=True)
     check_cloud(op, 'query', query, check_finite=True)
-    check_pair(op, 'ref', ref, 'query', query)
+    check_cloud_pair(op, 'ref', ref, 'query', query)
     if use_mmcv(op, ref, backend):
         return _ball_query_mmcv(radius, num_samples, ref, query)
     return _ball_query_torch(radius, num_samples, ref, query)

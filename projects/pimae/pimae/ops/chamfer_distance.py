@@ -15,7 +15,7 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-from ._validation import check_cloud, check_pair
+from ._validation import check_cloud, check_cloud_pair
 from .gather_points import gather_points
 
 MODES = ('l1', 'l2')
@@ -131,7 +131,7 @@ def chamfer_distance(
                          f'got {reduction!r}')
     check_cloud(op, 'src', src, channels=None)
     check_cloud(op, 'dst', dst, channels=None)
-    check_pair(op, 'src', src, 'dst', dst)
+    check_cloud_pair(op, 'src', src, 'dst', dst)
     idx_src, idx_dst = _nearest_indices(src, dst)
     dist_src = _pair_distance(src, dst, idx_src, mode)
     dist_dst = _pair_distance(dst, src, idx_dst, mode)

@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 
 from ._mmcv_backend import use_mmcv
-from ._validation import check_backend, check_cloud, check_count, check_pair
+from ._validation import (check_backend, check_cloud, check_cloud_pair,
+                          check_count)
 from .gather_points import gather_points
 
 # mmcv's knn kernel keeps its heap in a fixed array of 100 entries.
@@ -126,7 +127,7 @@ def knn(k: int,
     check_backend(op, backend)
     ref_shape = check_cloud(op, 'ref', ref, check_finite=True)
     check_cloud(op, 'query', query, check_finite=True)
-    check_pair(op, 'ref', ref, 'query', query)
+    check_cloud_pair(op, 'ref', ref, 'query', query)
     k = check_count(op, 'k', k, ref_shape[1],
                     f'the number of points N of `ref` with shape {ref_shape}')
     mmcv = use_mmcv(op, ref, backend)

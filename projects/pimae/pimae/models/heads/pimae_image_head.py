@@ -11,7 +11,8 @@ from ..utils.patch_utils import patchify
 
 @MODELS.register_module()
 class PiMAEImageHead(BaseModule):
-    """MAE pixel loss on the masked patches (PiMAE spec 4, ``loss_img``).
+    """MAE pixel loss on the masked patches (``loss_img``; see
+    projects/pimae/docs/original_code.md, 'Image loss').
 
     Like mmpretrain's ``MAEPretrainHead`` but for rectangular images (its
     ``patchify`` requires square ones): the target is the patchified input

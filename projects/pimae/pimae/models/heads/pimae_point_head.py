@@ -32,7 +32,8 @@ def predict_per_point(conv: nn.Conv1d, feat: Tensor, group_size: int,
 
 @MODELS.register_module()
 class PiMAEPointHead(BaseModule):
-    """Predict the points of every masked group (PiMAE spec 2.8 and 4).
+    """Predict the points of every masked group (``loss_pts``; see
+    projects/pimae/docs/original_code.md, 'Point loss').
 
     A 1x1 ``Conv1d`` (``increase_dim``) maps each masked-group feature to
     ``group_size`` centre-relative xyz; the loss is the Chamfer distance to
@@ -59,7 +60,8 @@ class PiMAEPointHead(BaseModule):
         self.loss_module = MODELS.build(loss)
 
     def init_weights(self) -> None:
-        """Truncated-normal conv (spec 2.9)."""
+        """Truncated-normal conv (see docs/original_code.md,
+        'Initialisation')."""
         super().init_weights()
         self.apply(init_pimae_weights)
 

@@ -18,7 +18,8 @@ class DETRStyleEncoderLayer(BaseModule):
     by the downstream 3DETR encoder: the parameter names (``self_attn``,
     ``linear1``, ``linear2``, ``norm1``, ``norm2``) are those of 3DETR's
     ``TransformerEncoderLayer``, so pretrained weights transfer by key prefix
-    only (spec 7.1). With ``normalize_before=True`` (PiMAE) it computes::
+    only (see projects/pimae/docs/original_code.md, 'Transfer to 3DETR').
+    With ``normalize_before=True`` (PiMAE) it computes::
 
         x = x + drop1(MHA(norm1(x)))
         x = x + drop2(linear2(drop(act(linear1(norm2(x))))))

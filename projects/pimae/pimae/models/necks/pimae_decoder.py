@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """PiMAE decoders: joint decoder plus image- and point-specific decoders."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 from mmdet3d.registry import MODELS
@@ -9,6 +9,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 from ..layers import build_vit_layers
+from ..utils.pimae_structures import PiMAEDecoderOutput
 from ..utils.position_embedding import build_2d_sincos_pos_embed
 from ..utils.token_gather import batched_gather
 from ..utils.weight_init import init_pimae_weights
@@ -16,7 +17,7 @@ from ..utils.weight_init import init_pimae_weights
 
 @MODELS.register_module()
 class PiMAEDecoder(BaseModule):
-    """The decoder half of PiMAE (spec 2.7), the MAE "neck".
+    """The decoder half of PiMAE, the MAE "neck".
 
     Flow (defaults in brackets)::
 
@@ -33,12 +34,13 @@ class PiMAEDecoder(BaseModule):
             tokens = pts_feat
 
     Args:
-        in_dims (int): Encoder token dimension. Defaults to 256.
+        in_channels (int): Width of the encoder tokens it receives.
+            Defaults to 256.
         embed_dims (int): Decoder dimension. Defaults to 192.
         grid_size (Sequence[int]): Image patch grid (h, w). Defaults to
             (16, 22).
         patch_size (int): Image patch side. Defaults to 16.
-        in_channels (int): Image channels to predict. Defaults to 3.
+        img_channels (int): Image channels to predict. Defaults to 3.
         joint_depth (int): Joint decoder blocks; 0 skips the joint stage.
             Defaults to 1.
         joint_num_heads (int): Defaults to 3.
@@ -55,11 +57,11 @@ class PiMAEDecoder(BaseModule):
     """
 
     def __init__(self,
-                 in_dims: int = 256,
+                 in_channels: int = 256,
                  embed_dims: int = 192,
                  grid_size: Sequence[int] = (16, 22),
                  patch_size: int = 16,
-                 in_channels: int = 3,
+                 img_channels: int = 3,
                  joint_depth: int = 1,
                  joint_num_heads: int = 3,
                  img_depth: int = 2,
@@ -71,22 +73,22 @@ class PiMAEDecoder(BaseModule):
                  pos_hidden_dims: int = 128,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.in_dims = in_dims
+        self.in_channels = in_channels
         self.embed_dims = embed_dims
         self.grid_size = tuple(int(s) for s in grid_size)
         self.num_patches = self.grid_size[0] * self.grid_size[1]
         self.patch_size = patch_size
-        self.in_channels = in_channels
+        self.img_channels = img_channels
 
         # image pre-decoder
-        self.img_decoder_embed = nn.Linear(in_dims, embed_dims)
+        self.img_decoder_embed = nn.Linear(in_channels, embed_dims)
         self.img_mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
             'img_decoder_pos_embed',
             build_2d_sincos_pos_embed(self.grid_size, embed_dims))
         self.modality_img_embed = nn.Parameter(torch.zeros(1, 1, embed_dims))
         # point pre-decoder
-        self.pts_decoder_embed = nn.Linear(in_dims, embed_dims)
+        self.pts_decoder_embed = nn.Linear(in_channels, embed_dims)
         self.pts_mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.pts_decoder_pos_embed = nn.Sequential(
             nn.Linear(3, pos_hidden_dims), nn.GELU(),
@@ -103,7 +105,7 @@ class PiMAEDecoder(BaseModule):
                                                    img_num_heads, mlp_ratio)
         self.img_decoder_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.img_decoder_pred = nn.Linear(embed_dims,
-                                          patch_size**2 * in_channels)
+                                          patch_size**2 * img_channels)
         # point-specific decoder (Point-MAE TransformerDecoder)
         self.pts_decoder_layers = build_vit_layers(
             pts_depth,
@@ -116,8 +118,9 @@ class PiMAEDecoder(BaseModule):
         self.pts_decoder_norm = nn.LayerNorm(embed_dims, eps=1e-5)
 
     def init_weights(self) -> None:
-        """Spec 2.9: truncated-normal linears, LN 1/0, N(0, .02) image mask
-        token, truncated-normal point mask token, zero modality embeds."""
+        """Truncated-normal linears, LN 1/0, N(0, .02) image mask token,
+        truncated-normal point mask token, zero modality embeds (see
+        docs/original_code.md, 'Initialisation')."""
         super().init_weights()
         if isinstance(self.init_cfg, dict) and \
                 self.init_cfg.get('type') == 'Pretrained':
@@ -130,26 +133,24 @@ class PiMAEDecoder(BaseModule):
 
     def forward(self, img_latent: Tensor, pts_latent: Tensor,
                 img_ids_restore: Tensor, center: Tensor, pts_ids_keep: Tensor,
-                pts_ids_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+                pts_ids_mask: Tensor) -> PiMAEDecoderOutput:
         """Decode the visible tokens of both modalities.
 
         Args:
-            img_latent (Tensor): (B, L_vis, in_dims) encoded visible patches.
-            pts_latent (Tensor): (B, V, in_dims) encoded visible groups.
+            img_latent (Tensor): (B, L_vis, in_channels) encoded visible
+                patches.
+            pts_latent (Tensor): (B, V, in_channels) encoded visible groups.
             img_ids_restore (Tensor): (B, L) unshuffle indices of the masker.
             center (Tensor): (B, G, 3) all group centres.
             pts_ids_keep (Tensor): (B, V) visible group indices.
             pts_ids_mask (Tensor): (B, M) masked group indices.
 
         Returns:
-            tuple[Tensor, Tensor, Tensor]:
-
-            - img_pred (Tensor): (B, L, p * p * C) predicted patches, in patch
-              order.
-            - img_feat (Tensor): (B, L, embed_dims) image decoder features
-              after ``img_decoder_norm`` (the cross-modal target).
-            - pts_feat (Tensor): (B, M, embed_dims) normalised features of the
-              masked groups, in the order of ``pts_ids_mask``.
+            PiMAEDecoderOutput: ``img_pred`` (B, L, p * p * C) predicted
+            patches in patch order; ``img_feat`` (B, L, embed_dims) image
+            decoder features after ``img_decoder_norm`` (the cross-modal
+            target); ``pts_feat`` (B, M, embed_dims) normalised features of
+            the masked groups, in the order of ``pts_ids_mask``.
         """
         batch_size, num_visible = img_latent.shape[:2]
         if img_ids_restore.size(1) != self.num_patches:
@@ -192,4 +193,4 @@ class PiMAEDecoder(BaseModule):
         for layer in self.pts_decoder_layers:
             x_pts = layer(x_pts + pos_full)
         pts_feat = self.pts_decoder_norm(x_pts[:, -num_masked:])
-        return img_pred, img_feat, pts_feat
+        return PiMAEDecoderOutput(img_pred, img_feat, pts_feat)

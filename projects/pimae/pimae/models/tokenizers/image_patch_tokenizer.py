@@ -1,27 +1,21 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """ViT patch embedding with a fixed 2-D sin-cos position embedding."""
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmdet3d.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from ..utils.patch_utils import check_img_size
 from ..utils.position_embedding import build_2d_sincos_pos_embed
-
-
-def _pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    if len(value) != 2:
-        raise ValueError(f'{name} must be an int or (h, w), got {value}')
-    return int(value[0]), int(value[1])
 
 
 @MODELS.register_module()
 class ImagePatchTokenizer(BaseModule):
-    """Cut an image into patch tokens (PiMAE spec 2.2).
+    """Cut an image into patch tokens (see projects/pimae/docs/
+    original_code.md, 'Image tokenizer and position embedding').
 
     A ``Conv2d`` with kernel = stride = ``patch_size`` (mmcv ``PatchEmbed``,
     no norm, so the keys match mmpretrain's ``VisionTransformer``:
@@ -45,10 +39,7 @@ class ImagePatchTokenizer(BaseModule):
                  embed_dims: int = 256,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.img_size = _pair(img_size, 'img_size')
-        if any(s % patch_size for s in self.img_size):
-            raise ValueError(f'img_size {self.img_size} is not divisible by '
-                             f'patch_size {patch_size}')
+        self.img_size = check_img_size(img_size, patch_size)
         self.patch_size = patch_size
         self.in_channels = in_channels
         self.embed_dims = embed_dims
@@ -83,6 +74,12 @@ class ImagePatchTokenizer(BaseModule):
             imgs (Tensor): Images to check.
         """
         expected = (self.in_channels, *self.img_size)
+        if imgs.dim() == 4 and any(
+                side % self.patch_size for side in imgs.shape[-2:]):
+            raise ValueError(
+                f'image size {tuple(imgs.shape[-2:])} is not divisible by '
+                f'the patch size {self.patch_size} (the image tokenizer '
+                f'takes img_size {self.img_size})')
         if imgs.dim() != 4 or tuple(imgs.shape[1:]) != expected:
             raise ValueError(
                 f'images must have shape (B, {expected[0]}, {expected[1]}, '

@@ -13,7 +13,8 @@ from ..utils.weight_init import init_pimae_weights
 
 @MODELS.register_module()
 class PointGroupTokenizer(BaseModule):
-    """Turn a point cloud into group tokens (PiMAE spec 2.1).
+    """Turn a point cloud into group tokens (see projects/pimae/docs/
+    original_code.md, 'Point tokenizer').
 
     ``num_groups`` centres are picked by furthest point sampling; each centre
     takes its ``group_size`` nearest points (centre first, ascending
@@ -71,7 +72,8 @@ class PointGroupTokenizer(BaseModule):
             nn.Linear(pos_hidden_dims, embed_dims))
 
     def init_weights(self) -> None:
-        """Truncated-normal convs and linears (spec 2.9); BN default."""
+        """Truncated-normal convs and linears, BN default (see
+        docs/original_code.md, 'Initialisation')."""
         super().init_weights()
         self.apply(init_pimae_weights)
 
@@ -92,8 +94,8 @@ class PointGroupTokenizer(BaseModule):
         """
         if points.dim() != 3 or points.size(-1) < self.in_channels:
             raise ValueError(
-                f'points must have shape (B, N, C>={self.in_channels}), '
-                f'got {tuple(points.shape)}')
+                f'points must have shape (B, N, C >= {self.in_channels}), '
+                f'xyz first, got {tuple(points.shape)}')
         num_points = points.size(1)
         if num_points < max(self.num_groups, self.group_size):
             raise ValueError(

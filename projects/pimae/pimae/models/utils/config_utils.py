@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Helpers to keep sub-module configs consistent with their parent."""
-import copy
-from typing import Any
+"""Check that the sizes of sub-modules built from a config agree."""
+from typing import Any, Sequence, Tuple
 
 
 def _normalise(value: Any) -> Any:
@@ -9,25 +8,27 @@ def _normalise(value: Any) -> Any:
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
-def with_default(cfg: dict, key: str, value: Any, owner: str) -> dict:
-    """Copy ``cfg`` and fill ``cfg[key]`` with ``value``.
+def check_sizes_agree(owner: str, pairs: Sequence[Tuple[str, Any, str,
+                                                        Any]]) -> None:
+    """Raise a ValueError naming every size that disagrees with its source.
 
-    A value already in ``cfg`` must equal ``value``: the parent's setting is
-    the single source of truth, and a contradicting sub-config would only
-    fail later with a shape error deep inside a layer.
+    Sizes are never passed from a module to its sub-modules behind the
+    config's back (the dumped config is what is built); a config that
+    states two sizes which must be equal differently fails here, at build
+    time, instead of with a shape error deep inside a layer.
 
     Args:
-        cfg (dict): Sub-module config.
-        key (str): Argument name, e.g. 'embed_dims'.
-        value (Any): The parent's value.
-        owner (str): Name of the sub-config, for the error message.
-
-    Returns:
-        dict: A new config with ``key`` set.
+        owner (str): The module that checks, for the message.
+        pairs (Sequence[tuple]): ``(name, value, source_name,
+            source_value)``: the config key of a built size, its value, and
+            the key and value it must equal.
     """
-    cfg = copy.deepcopy(dict(cfg))
-    if key in cfg and _normalise(cfg[key]) != _normalise(value):
-        raise ValueError(f'{owner}.{key}={cfg[key]!r} contradicts the '
-                         f'{key}={value!r} of its parent')
-    cfg[key] = value
-    return cfg
+    wrong = [
+        f'{name}={value!r} must equal {source}={source_value!r}'
+        for name, value, source, source_value in pairs
+        if _normalise(value) != _normalise(source_value)
+    ]
+    if wrong:
+        raise ValueError(f'{owner}: sizes of the config disagree: ' +
+                         '; '.join(wrong) +
+                         ' (set each of them explicitly in the config)')

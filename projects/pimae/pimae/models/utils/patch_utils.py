@@ -1,8 +1,36 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Patchify / unpatchify for rectangular images (MAE patch layout)."""
-from typing import Sequence
+"""Image sizes, patchify / unpatchify for rectangular images (MAE patch
+layout)."""
+from typing import Sequence, Tuple, Union
 
 from torch import Tensor
+
+
+def check_img_size(img_size: Union[int, Sequence[int]],
+                   patch_size: int,
+                   name: str = 'img_size') -> Tuple[int, int]:
+    """An image size as ``(H, W)``, each side a multiple of ``patch_size``.
+
+    Args:
+        img_size (int | Sequence[int]): ``H = W`` or ``(H, W)``.
+        patch_size (int): Patch side.
+        name (str): Argument name for the error message.
+
+    Returns:
+        tuple[int, int]: ``(H, W)``.
+    """
+    if isinstance(img_size, int):
+        size = (img_size, img_size)
+    elif len(img_size) == 2:
+        size = (int(img_size[0]), int(img_size[1]))
+    else:
+        raise ValueError(f'{name} must be an int or (H, W), got {img_size}')
+    for side in size:
+        if side <= 0 or side % patch_size:
+            raise ValueError(
+                f'{name} {size[0]}x{size[1]} is not divisible by patch_size '
+                f'{patch_size}: {side} % {patch_size} = {side % patch_size}')
+    return size
 
 
 def patchify(imgs: Tensor, patch_size: int) -> Tensor:

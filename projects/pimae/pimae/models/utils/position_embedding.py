@@ -16,7 +16,9 @@ def build_2d_sincos_pos_embed(grid_size: Sequence[int],
     ``embed_dims // 2`` channels encode the **column** index and the last
     ``embed_dims // 2`` the **row** index; each half is ``[sin | cos]`` with
     frequencies ``1 / temperature ** (k / (embed_dims / 4))``,
-    ``k = 0 .. embed_dims / 4 - 1`` (PiMAE spec 2.2). There is no cls slot.
+    ``k = 0 .. embed_dims / 4 - 1`` (see projects/pimae/docs/
+    original_code.md, 'Image tokenizer and position embedding'). There is no
+    cls slot.
 
     Note:
         mmpretrain's ``build_2d_sincos_position_embedding`` builds its grid

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The effective weight initialisation of the original PiMAE (spec 2.9)."""
+"""The effective weight initialisation of the original PiMAE (see
+projects/pimae/docs/original_code.md, 'Initialisation')."""
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 from torch import nn
 

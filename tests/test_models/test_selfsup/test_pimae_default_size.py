@@ -1,8 +1,9 @@
 """The default model against the original's layer shapes.
 
 The expected count is derived from the module tree of the released model
-(``official_pimae_module_tree.txt``: PyTorch's print of the original PiMAE)
-plus the parameters the print does not show (tokens, modality embeddings).
+(PyTorch's print of the original PiMAE, transcribed below layer by layer)
+plus the parameters the print does not show (tokens, modality embeddings);
+see projects/pimae/docs/original_code.md, 'Sizes'.
 """
 import torch
 
@@ -63,7 +64,8 @@ ORIGINAL = {
 }
 
 #: parameters of the original that are intentionally absent here: they are
-#: never used in the original's forward pass (spec 2.2, 2.6, 10.7)
+#: never used in the original's forward pass (projects/pimae/docs/
+#: original_code.md, 'Sizes')
 ABSENT_UNUSED = {
     'pc_branch.MAE_encoder.norm': norm(256),
     'img_branch.cls_token': 256,
@@ -102,7 +104,8 @@ def test_parameter_count_equals_the_original():
     assert original_total - expected == 1792 + 157696
     # every parameter is trainable
     assert all(p.requires_grad for p in model.parameters())
-    # the 6 transferable 3DETR layers are 1.98 M (spec 2.10)
+    # the 6 transferable 3DETR layers are 1.98 M (docs/original_code.md,
+    # 'Sizes')
     transfer = sum(p.numel() for n, p in model.named_parameters()
                    if n.startswith(('backbone.pts_encoder.',
                                     'backbone.shared_encoder.')))
@@ -138,13 +141,15 @@ def test_default_forward_batch_one():
     model = build_default()
     inputs, samples = make_batch(
         batch_size=1, num_points=2048, img_shape=(256, 352))
-    out = model._forward_masked(*model._prepare(inputs, samples, True))
-    assert out['pts_latent'].shape == (1, 52, 256)
-    assert out['img_latent'].shape == (1, 140, 256)
-    assert out['img_pred'].shape == (1, 352, 768)
-    assert out['img_feat'].shape == (1, 352, 192)
-    assert out['pts_feat'].shape == (1, 76, 192)
-    assert out['pts_pred'].shape == (1, 76, 32, 3)
-    assert out['neighborhood'].shape == (1, 128, 32, 3)
+    points, imgs, depth2img, _ = model._unpack(inputs, samples, True)
+    enc = model.backbone(points, imgs, depth2img)
+    dec = model._decode(enc)
+    assert enc.pts_latent.shape == (1, 52, 256)
+    assert enc.img_latent.shape == (1, 140, 256)
+    assert dec.img_pred.shape == (1, 352, 768)
+    assert dec.img_feat.shape == (1, 352, 192)
+    assert dec.pts_feat.shape == (1, 76, 192)
+    assert model.pts_head(dec.pts_feat).shape == (1, 76, 32, 3)
+    assert enc.groups.neighborhood.shape == (1, 128, 32, 3)
     losses = model.loss(inputs, samples)
     assert all(torch.isfinite(v) for v in losses.values())

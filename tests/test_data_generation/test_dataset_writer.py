@@ -1,4 +1,4 @@
-"""Tests of the synthetic SUN RGB-D generator (geometry, format, seeds)."""
+"""Tests of the synthetic SUN RGB-D writer (format, split, seeds)."""
 import filecmp
 import io
 import os
@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from projects.pimae.pimae.datasets import synthetic_sunrgbd as syn
+from projects.pimae.pimae import data_generation as gen
+from tests.data import MMDET3D_SAMPLES
 
-SMALL = syn.SceneConfig(width=160, height=120, num_points=3000)
+SMALL = gen.SceneConfig(width=160, height=120, num_points=3000)
 
 
 def _project(points: np.ndarray, depth2img: np.ndarray) -> tuple:
+    """1-based pixels and depths of points, written out independently."""
     uvw = points[:, :3].astype(np.float64) @ np.asarray(depth2img).T
     return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], uvw[:, 2]
 
@@ -21,7 +23,7 @@ def _project(points: np.ndarray, depth2img: np.ndarray) -> tuple:
 @pytest.fixture(scope='module')
 def small_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp('syn')
-    splits = syn.generate_dataset(
+    splits = gen.generate_dataset(
         str(root), 4, seed=3, val_ratio=0.25, cfg=SMALL)
     return root, splits
 
@@ -35,7 +37,7 @@ def test_layout_and_split(small_dataset):
         assert ann['metainfo'] == dict(
             categories={
                 c: i
-                for i, c in enumerate(syn.CLASSES)
+                for i, c in enumerate(gen.CLASSES)
             },
             dataset='sunrgbd',
             info_version='1.1')
@@ -49,7 +51,8 @@ def test_layout_and_split(small_dataset):
 
 def test_info_matches_real_format(small_dataset):
     """Same keys and value types as mmdet3d's converted real sample."""
-    real = syn_real_info()
+    with open(MMDET3D_SAMPLES / 'sunrgbd' / 'sunrgbd_infos.pkl', 'rb') as f:
+        real = pickle.load(f)['data_list'][0]
     _, splits = small_dataset
     info = splits['train'][0]
     assert set(info) == set(real)
@@ -61,15 +64,6 @@ def test_info_matches_real_format(small_dataset):
     for inst in info['instances']:
         assert set(inst) == set(real['instances'][0])
         assert len(inst['bbox']) == 4 and len(inst['bbox_3d']) == 7
-
-
-def syn_real_info():
-    from pathlib import Path
-    path = (
-        Path(__file__).parents[2] / 'tests' / 'data' / 'mmdet3d_samples' /
-        'sunrgbd' / 'sunrgbd_infos.pkl')
-    with open(path, 'rb') as f:
-        return pickle.load(f)['data_list'][0]
 
 
 def test_points_project_onto_their_pixels(small_dataset):
@@ -106,7 +100,7 @@ def test_annotations_valid(small_dataset):
         cam = info['images']['CAM0']
         for inst in info['instances']:
             num += 1
-            assert 0 <= inst['bbox_label_3d'] < len(syn.CLASSES)
+            assert 0 <= inst['bbox_label_3d'] < len(gen.CLASSES)
             assert inst['bbox_label'] == inst['bbox_label_3d']
             x1, y1, x2, y2 = inst['bbox']
             assert 0 <= x1 < x2 <= cam['width']
@@ -118,9 +112,9 @@ def test_annotations_valid(small_dataset):
 
 def test_deterministic_for_seed(tmp_path):
     a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
-    syn.generate_dataset(str(a), 2, seed=7, cfg=SMALL)
-    syn.generate_dataset(str(b), 2, seed=7, cfg=SMALL, workers=2)
-    syn.generate_dataset(str(c), 2, seed=8, cfg=SMALL)
+    gen.generate_dataset(str(a), 2, seed=7, cfg=SMALL)
+    gen.generate_dataset(str(b), 2, seed=7, cfg=SMALL, workers=2)
+    gen.generate_dataset(str(c), 2, seed=8, cfg=SMALL)
     files = [
         'points/000001.bin', 'points/000002.bin',
         'sunrgbd_trainval/image/000001.jpg',
@@ -132,72 +126,12 @@ def test_deterministic_for_seed(tmp_path):
     assert not filecmp.cmp(a / files[0], c / files[0], shallow=False)
 
 
-def test_render_geometry_depth_and_boxes():
-    """Depth map, object masks and gravity-centre boxes agree."""
-    cfg = syn.SceneConfig(width=200, height=150, num_objects=(4, 6))
-    scene = syn.render_scene(np.random.default_rng(11), cfg)
-    assert scene.image.shape == (150, 200, 3)
-    assert scene.image.std() > 10  # shaded and textured, not flat
-    assert len(scene.labels) > 0
-    # camera tilt is a rotation, depth2img = K F Rt^T
-    np.testing.assert_allclose(scene.Rt @ scene.Rt.T, np.eye(3), atol=1e-12)
-    np.testing.assert_allclose(scene.depth2img,
-                               scene.K @ syn.FLIP_YZ @ scene.Rt.T)
-    points = syn.backproject(scene.depth, scene.image, scene.depth2img)
-    obj = scene.object_map.ravel()[scene.depth.ravel() > 0]
-    floor_z = None
-    for i, box in enumerate(scene.boxes_3d):
-        mine = points[obj == i, :3].astype(np.float64)
-        assert len(mine) > 0
-        centre, size, yaw = box[:3], box[3:6], box[6]
-        c, s = np.cos(yaw), np.sin(yaw)
-        d = mine - centre
-        local = np.stack(
-            [c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1], d[:, 2]],
-            axis=1)
-        assert (np.abs(local) <= size / 2 + 2e-3).all(), i
-        bottom = centre[2] - size[2] / 2
-        floor_z = bottom if floor_z is None else floor_z
-        assert abs(bottom - floor_z) < 1e-9  # all resting on the floor
-    # 2D boxes are the tight boxes of the object masks
-    for i, (x1, y1, x2, y2) in enumerate(scene.boxes_2d):
-        rows, cols = np.nonzero(scene.object_map == i)
-        assert (x1, y1, x2, y2) == (cols.min(), rows.min(), cols.max() + 1,
-                                    rows.max() + 1)
-
-
 def test_encode_decode_and_errors(tmp_path):
     img = np.zeros((8, 8, 3), np.uint8)
     img[:, 4:] = 200
-    jpeg = syn.encode_jpeg(img, 95)
+    jpeg = gen.encode_jpeg(img, 95)
     assert np.asarray(Image.open(io.BytesIO(jpeg))).shape == (8, 8, 3)
     with pytest.raises(ValueError, match='num_scenes'):
-        syn.generate_dataset(str(tmp_path), 0)
+        gen.generate_dataset(str(tmp_path), 0)
     with pytest.raises(ValueError, match='val_ratio'):
-        syn.generate_dataset(str(tmp_path), 2, val_ratio=1.0)
-    depth = np.zeros((4, 4), np.float32)
-    with pytest.raises(ValueError, match='without depth'):
-        syn.backproject(depth, np.zeros((4, 4, 3), np.uint8), np.eye(3),
-                        np.array([0]))
-
-
-def test_box_convention_is_mmdet3d_depth_box():
-    """The generator's boxes, read as mmdet3d does (gravity centre, yaw
-    counter-clockwise from x), have the corners the renderer used."""
-    import torch
-    from mmdet3d.structures import DepthInstance3DBoxes
-    scene = syn.render_scene(
-        np.random.default_rng(5),
-        syn.SceneConfig(width=120, height=90, num_objects=(5, 6)))
-    assert len(scene.boxes_3d) > 0
-    boxes = DepthInstance3DBoxes(
-        torch.from_numpy(scene.boxes_3d), origin=(0.5, 0.5, 0.5))
-    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1)
-                      for sz in (-1, 1)]) / 2.
-    for box, corners in zip(scene.boxes_3d, boxes.corners.numpy()):
-        c, s = np.cos(box[6]), np.sin(box[6])
-        rot = np.array([[c, -s, 0.], [s, c, 0.], [0., 0., 1.]])
-        mine = (signs * box[3:6]) @ rot.T + box[:3]
-        dist = np.linalg.norm(mine[:, None] - corners[None], axis=-1)
-        assert dist.min(axis=1).max() < 1e-5
-        assert dist.min(axis=0).max() < 1e-5
+        gen.generate_dataset(str(tmp_path), 2, val_ratio=1.0)

@@ -1,0 +1,232 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The PiMAE pre-training algorithm."""
+from operator import attrgetter
+from typing import Dict, List, Optional, Union
+
+from mmdet3d.registry import MODELS
+from mmdet3d.structures import Det3DDataSample
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from ...visualization import pack_reconstructions
+from ..data_preprocessors.pimae_data_preprocessor import unpack_inputs
+from ..utils.config_utils import check_sizes_agree
+from ..utils.patch_utils import unpatchify
+from ..utils.pimae_structures import (PiMAEDecoderOutput, PiMAEEncoderOutput,
+                                      PiMAEInputs)
+
+SampleList = List[Det3DDataSample]
+OptSampleList = Optional[SampleList]
+
+#: Sizes of the parts that must agree: (config key, the key it must equal);
+#: each key is also the attribute path of the built value.
+SIZES_THAT_AGREE = (
+    ('neck.in_channels', 'backbone.embed_dims'),
+    ('neck.grid_size', 'backbone.img_tokenizer.grid_size'),
+    ('neck.patch_size', 'backbone.img_tokenizer.patch_size'),
+    ('neck.img_channels', 'backbone.img_tokenizer.in_channels'),
+    ('img_head.patch_size', 'backbone.img_tokenizer.patch_size'),
+    ('pts_head.in_channels', 'neck.embed_dims'),
+    ('pts_head.group_size', 'backbone.pts_tokenizer.group_size'),
+    ('cross_head.in_channels', 'neck.embed_dims'),
+    ('cross_head.feat_channels', 'neck.embed_dims'),
+    ('cross_head.group_size', 'backbone.pts_tokenizer.group_size'),
+)
+
+
+@MODELS.register_module()
+class PiMAE(BaseModel):
+    """PiMAE: point cloud and image interactive masked autoencoders.
+
+    ``Chen et al., PiMAE: Point Cloud and Image Interactive Masked
+    Autoencoders for 3D Object Detection, CVPR 2023``. Structured like
+    mmpretrain's MAE: a backbone (:class:`PiMAEEncoder`: tokenizers, masker,
+    specific and shared encoders), a neck (:class:`PiMAEDecoder`: joint and
+    specific decoders) and three heads (:class:`PiMAEPointHead`,
+    :class:`PiMAEImageHead`, :class:`PiMAECrossModalHead`).
+
+    Each part is built from its config as written (the dumped config is the
+    model); sizes that must agree across parts are checked at build time.
+
+    Inputs (from :class:`PiMAEDataPreprocessor`, which checks the batch):
+    ``inputs['points']`` (B, N, C) points, xyz first (a list of B (N, C)
+    tensors is stacked), and ``inputs['imgs']`` (B, 3, H, W) normalised
+    images of the image tokenizer's ``img_size``. Each data sample's
+    metainfo holds ``depth2img`` (3x3, depth frame -> 1-based pixels of the
+    network input image), checked per sample by the pipeline's
+    ``CheckDepth2Img``; ``img_shape`` (H, W), when present, must equal the
+    network input size; ``ori_shape`` (the native size) is read for the
+    ``compat_norm_size`` options.
+
+    Args:
+        backbone (dict): :class:`PiMAEEncoder` config.
+        neck (dict): :class:`PiMAEDecoder` config.
+        pts_head (dict): :class:`PiMAEPointHead` config (``loss_pts``).
+        img_head (dict): :class:`PiMAEImageHead` config (``loss_img``).
+        cross_head (dict): :class:`PiMAECrossModalHead` config
+            (``loss_cross``).
+        data_preprocessor (dict, optional): Data preprocessor config.
+            Defaults to None (``BaseDataPreprocessor``).
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict = dict(type='PiMAEEncoder'),
+                 neck: dict = dict(type='PiMAEDecoder'),
+                 pts_head: dict = dict(type='PiMAEPointHead'),
+                 img_head: dict = dict(type='PiMAEImageHead'),
+                 cross_head: dict = dict(type='PiMAECrossModalHead'),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.pts_head = MODELS.build(pts_head)
+        self.img_head = MODELS.build(img_head)
+        self.cross_head = MODELS.build(cross_head)
+        check_sizes_agree(
+            'PiMAE',
+            [(key, attrgetter(key)(self), source, attrgetter(source)(self))
+             for key, source in SIZES_THAT_AGREE])
+
+    def _unpack(self, inputs: dict, data_samples: OptSampleList,
+                need_depth2img: bool) -> PiMAEInputs:
+        compat = (self.backbone.masker.compat_norm_size,
+                  self.cross_head.compat_norm_size)
+        return unpack_inputs(inputs, data_samples,
+                             self.backbone.img_tokenizer.img_size,
+                             need_depth2img,
+                             any(size is not None for size in compat))
+
+    def _decode(self, enc: PiMAEEncoderOutput) -> PiMAEDecoderOutput:
+        masks = enc.masks
+        return self.neck(enc.img_latent, enc.pts_latent, masks.img_ids_restore,
+                         enc.groups.center, masks.pts_ids_keep,
+                         masks.pts_ids_mask)
+
+    def extract_feat(self,
+                     inputs: dict,
+                     data_samples: OptSampleList = None) -> Dict[str, Tensor]:
+        """Encode all tokens of both modalities (no masking).
+
+        Args:
+            inputs (dict): ``points`` and ``imgs``, see the class docstring.
+            data_samples (list[Det3DDataSample], optional): Unused except for
+                the ``img_shape`` check. Defaults to None.
+
+        Returns:
+            dict[str, Tensor]: Outputs of the shared encoder over
+            ``[cls, all image tokens, all point tokens]``: ``cls_feat``
+            (B, D), ``img_feats`` (B, L, D) in row-major patch order,
+            ``pts_feats`` (B, G, D) in FPS order and the group ``centers``
+            (B, G, 3).
+        """
+        points, imgs, _, _ = self._unpack(inputs, data_samples, False)
+        enc = self.backbone(points, imgs, mask=False)
+        return dict(
+            cls_feat=enc.cls_latent,
+            img_feats=enc.img_latent,
+            pts_feats=enc.pts_latent,
+            centers=enc.groups.center)
+
+    def loss(self, inputs: dict,
+             data_samples: SampleList) -> Dict[str, Tensor]:
+        """Pre-training losses.
+
+        Args:
+            inputs (dict): ``points`` and ``imgs``, see the class docstring.
+            data_samples (list[Det3DDataSample]): With ``depth2img``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_pts`` (Chamfer on masked groups),
+            ``loss_img`` (masked-patch MSE), ``loss_cross`` (feature MSE),
+            each already weighted, and ``mask_overlap`` (no gradient, logged
+            only: the fraction of patches holding a masked point centre that
+            are masked in the image).
+        """
+        points, imgs, depth2img, native_scale = self._unpack(
+            inputs, data_samples, True)
+        enc = self.backbone(points, imgs, depth2img, native_scale)
+        dec = self._decode(enc)
+        masked = enc.groups.select(enc.masks.pts_ids_mask)
+        return dict(
+            loss_pts=self.pts_head.loss(
+                self.pts_head(dec.pts_feat), masked.relative_xyz()),
+            loss_img=self.img_head.loss(dec.img_pred, imgs,
+                                        enc.masks.img_mask),
+            loss_cross=self.cross_head.loss(
+                dec.pts_feat,
+                dec.img_feat,
+                masked.absolute_xyz(),
+                depth2img,
+                self.backbone.img_tokenizer.grid_size,
+                tuple(imgs.shape[-2:]),
+                native_scale=native_scale),
+            mask_overlap=enc.masks.mask_overlap.detach())
+
+    def predict(self,
+                inputs: dict,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Masked reconstructions for visualisation.
+
+        ``depth2img`` is needed only by the aligned image masking modes.
+
+        Args:
+            inputs (dict): ``points`` and ``imgs``, see the class docstring.
+            data_samples (list[Det3DDataSample], optional): Input samples;
+                new ones are created when None. Defaults to None.
+
+        Returns:
+            list[Det3DDataSample]: The samples, each with a field
+            ``reconstruction`` (see :func:`pack_reconstructions`; images in
+            the network's normalised input space, de-normalised per patch
+            when ``norm_pix``; point coordinates absolute, depth frame).
+        """
+        points, imgs, depth2img, native_scale = self._unpack(
+            inputs, data_samples, self.backbone.masker.aligned)
+        enc = self.backbone(points, imgs, depth2img, native_scale)
+        dec = self._decode(enc)
+        masks, tokenizer = enc.masks, self.backbone.img_tokenizer
+        masked = enc.groups.select(masks.pts_ids_mask)
+        img_pred = unpatchify(
+            self.img_head.reconstruct(dec.img_pred, imgs),
+            tokenizer.patch_size, tokenizer.grid_size)
+        return pack_reconstructions(
+            imgs,
+            img_pred,
+            masks.img_mask.reshape(-1, *tokenizer.grid_size),
+            pts_visible=enc.groups.select(masks.pts_ids_keep).absolute_xyz(),
+            pts_masked_gt=masked.absolute_xyz(),
+            pts_masked_pred=self.pts_head(dec.pts_feat) +
+            masked.center.unsqueeze(2),
+            pts_centers=enc.groups.center,
+            pts_mask=masks.pts_mask,
+            mask_overlap=masks.mask_overlap,
+            data_samples=data_samples)
+
+    def forward(self,
+                inputs: dict,
+                data_samples: OptSampleList = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], SampleList]:
+        """Dispatch to :meth:`loss`, :meth:`predict` or :meth:`extract_feat`.
+
+        Args:
+            inputs (dict): ``points`` and ``imgs``.
+            data_samples (list[Det3DDataSample], optional): Data samples.
+                Defaults to None.
+            mode (str): 'loss', 'predict' or 'tensor'. Defaults to 'tensor'.
+
+        Returns:
+            dict | list[Det3DDataSample]: The losses (mode 'loss'), the
+            samples with reconstructions ('predict') or the unmasked encoder
+            features ('tensor', see :meth:`extract_feat`).
+        """
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}"; PiMAE supports "loss", '
+                           '"predict" and "tensor"')
