@@ -8,7 +8,10 @@ import tests.data.toy_modules  # noqa: F401
 
 
 def logged_iterations(tmp_path, custom_hooks):
+    # its own experiment name: two runners started within the same second
+    # would otherwise share one logger (and log file)
     runner = Runner(
+        experiment_name=f'{tmp_path.name}_{len(custom_hooks)}',
         model=dict(type='ToyRegressor', dim=4),
         work_dir=str(tmp_path),
         train_dataloader=dict(

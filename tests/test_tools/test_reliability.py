@@ -50,6 +50,12 @@ def user_config(tmp_path):
             batch_size=4, num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
             dataset=dict(type='ToyRegressionDataset', num_samples=16))
+        test_dataloader = dict(
+            batch_size=4, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='ToyRegressionDataset', num_samples=8))
+        test_evaluator = dict(type='ToyMSEMetric')
+        test_cfg = dict(type='TestLoop')
         optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01))
         train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
         visualizer = dict(type='Visualizer')
@@ -57,10 +63,15 @@ def user_config(tmp_path):
     return path
 
 
-def test_resume_of_a_users_own_config_on_mmdet3d_runtime(tmp_path):
+def test_resume_and_test_of_a_users_own_config_on_mmdet3d_runtime(
+        tmp_path):
     config, work_dir = user_config(tmp_path), tmp_path / 'work'
-    first = run(tool('train.py'), config, '--work-dir', work_dir)
+    # --resume in an empty work dir: said, and a fresh run starts
+    first = run(tool('train.py'), config, '--work-dir', work_dir, '--resume')
     assert first.returncode == 0, first.stderr[-3000:]
+    log = first.stdout + first.stderr
+    assert 'no checkpoint found in' in log and 'starting a fresh run' in log
+    assert 'Auto resumed from the latest checkpoint None' not in log
     # the checkpoint loads with the safe default of torch >= 2.6
     torch.load(work_dir / 'epoch_1.pth', weights_only=True)
     second = run(tool('train.py'), config, '--work-dir', work_dir,
@@ -69,16 +80,16 @@ def test_resume_of_a_users_own_config_on_mmdet3d_runtime(tmp_path):
     log = second.stdout + second.stderr
     assert 'resumed epoch: 1' in log
     assert re.search(r'Epoch\(train\)\s+\[2\]\[4/4\]', log)
-
-
-def test_resume_in_an_empty_work_dir_says_it_starts_fresh(tmp_path):
-    result = run(tool('train.py'), TOY_CONFIG, '--work-dir',
-                 tmp_path / 'fresh', '--resume', '--cfg-options',
-                 'train_cfg.max_epochs=1')
+    # a fitting checkpoint is evaluated, another model's is refused
+    result = run(tool('test.py'), config, work_dir / 'epoch_2.pth',
+                 '--work-dir', tmp_path / 't')
     assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert 'no checkpoint found in' in log and 'starting a fresh run' in log
-    assert 'Auto resumed from the latest checkpoint None' not in log
+    assert re.search(r'mse: \d', result.stdout + result.stderr)
+    wrong = wrong_model_checkpoint(tmp_path)
+    result = run(tool('test.py'), config, wrong, '--work-dir', tmp_path / 't')
+    assert result.returncode != 0
+    assert '0 of 7 model tensors matched' in result.stderr
+    assert 'does not fit ToyRegressor' in result.stderr
 
 
 def wrong_model_checkpoint(tmp_path):
@@ -88,7 +99,7 @@ def wrong_model_checkpoint(tmp_path):
     return path
 
 
-def test_wrong_checkpoint_fails_in_load_from_and_test(tmp_path):
+def test_wrong_checkpoint_fails_in_load_from(tmp_path):
     wrong = wrong_model_checkpoint(tmp_path)
     result = run(tool('train.py'), TOY_CONFIG, '--work-dir', tmp_path / 'w',
                  '--cfg-options', f'load_from={wrong}',
@@ -96,22 +107,6 @@ def test_wrong_checkpoint_fails_in_load_from_and_test(tmp_path):
     assert result.returncode != 0
     assert '0 of 7 model tensors matched' in result.stderr
     assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
-    result = run(tool('test.py'), TOY_CONFIG, wrong, '--work-dir',
-                 tmp_path / 't')
-    assert result.returncode != 0
-    assert '0 of 7 model tensors matched' in result.stderr
-    assert 'does not fit ToyRegressor' in result.stderr
-
-
-def test_test_tool_evaluates_a_fitting_checkpoint(tmp_path):
-    work_dir = tmp_path / 'w'
-    trained = run(tool('train.py'), TOY_CONFIG, '--work-dir', work_dir,
-                  '--cfg-options', 'train_cfg.max_epochs=1')
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    result = run(tool('test.py'), TOY_CONFIG, work_dir / 'epoch_1.pth',
-                 '--work-dir', tmp_path / 't')
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r'mse: \d', result.stdout + result.stderr)
 
 
 def test_wrong_and_malicious_checkpoints_in_visualize_reconstruction(
@@ -225,11 +220,14 @@ def test_data_check_shows_progress_and_refuses_malicious_info(tmp_path):
 
 
 def test_get_flops_on_the_pretraining_and_3detr_configs(tmp_path):
+    from projects.pimae.pimae import data_generation
     data = tmp_path / 'data'
-    made = run(tool('create_demo_data.py'), '--out-dir', data,
-               '--num-scenes', 2, '--width', 365, '--height', 265,
-               '--no-progress')
-    assert made.returncode == 0, made.stderr[-3000:]
+    data_generation.generate_dataset(
+        str(data),
+        2,
+        seed=0,
+        val_ratio=0.5,
+        cfg=data_generation.SceneConfig(width=365, height=265))
     # PiMAE's default size has 8,711,520 parameters (the original's, minus
     # its unused ones); 3DETR's count is only checked to be reported
     for config, params in (('pimae/pretrain_demo.py', '8.712M'),
