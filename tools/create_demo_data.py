@@ -43,6 +43,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         default=0.2,
         help='fraction of scenes in sunrgbd_infos_val.pkl')
+    parser.add_argument(
+        '--variety',
+        choices=('basic', 'rich'),
+        default='basic',
+        help="scene preset: 'basic' (the demos' scenes) or 'rich' (classes "
+        'differ by shape and size only; clutter, occlusion, depth noise; '
+        'see projects/pimae/docs/synthetic_scenes.md)')
     parser.add_argument('--width', type=int, default=730)
     parser.add_argument('--height', type=int, default=530)
     parser.add_argument(
@@ -96,7 +103,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from projects.pimae.pimae import data_generation
     cfg = data_generation.SceneConfig(
-        width=args.width, height=args.height, num_points=args.num_points)
+        width=args.width,
+        height=args.height,
+        num_points=args.num_points,
+        **data_generation.SCENE_PRESETS[args.variety])
     start = time.perf_counter()
     splits = data_generation.generate_dataset(
         args.out_dir,

@@ -80,3 +80,39 @@ def test_box_convention_is_mmdet3d_depth_box():
         dist = np.linalg.norm(mine[:, None] - corners[None], axis=-1)
         assert dist.min(axis=1).max() < 1e-5
         assert dist.min(axis=0).max() < 1e-5
+
+
+def test_sensor_depth_noise_grows_with_depth_squared():
+    depth = np.zeros((200, 300), np.float32)
+    depth[:100] = 1.
+    depth[100:, :150] = 3.
+    sensed = gen.sensor_depth(np.random.default_rng(0), depth, 0.01, 0.1)
+    kept = sensed > 0
+    assert not kept[100:, 150:].any()  # invalid pixels stay invalid
+    for d in (1., 3.):
+        region = depth == d
+        # a tenth of the valid pixels dropped (binomial, n=15000/30000)
+        assert abs(1 - kept[region].mean() - 0.1) < 0.01
+        err = sensed[region & kept] - d
+        assert abs(err.mean()) < 4 * 0.01 * d * d / np.sqrt(err.size)
+        assert err.std() == pytest.approx(0.01 * d * d, rel=0.03)
+
+
+def test_rich_preset_renders_consistent_scenes():
+    """Points of every annotated object still lie in (or, with depth
+    noise, within a few sigma of) its box."""
+    cfg = gen.SceneConfig(width=200, height=150, **gen.SCENE_PRESETS['rich'])
+    scene = gen.render_scene(np.random.default_rng(3), cfg)
+    assert len(scene.labels) > 0
+    points = gen.backproject(scene.depth, scene.image, scene.depth2img)
+    obj = scene.object_map.ravel()[scene.depth.ravel() > 0]
+    for i, box in enumerate(scene.boxes_3d):
+        mine = points[obj == i, :3].astype(np.float64)
+        d = mine - box[:3]
+        c, s = np.cos(box[6]), np.sin(box[6])
+        local = np.stack(
+            [c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1], d[:, 2]],
+            axis=1)
+        dist = np.linalg.norm(mine, axis=1)
+        slack = 5 * 0.003 * dist[:, None]**2 + 2e-3
+        assert (np.abs(local) <= box[3:6] / 2 + slack).all(), i

@@ -7,7 +7,9 @@ is ``tools/create_demo_data.py``.
 
 A scene is a room (floor, walls, optional ceiling) with furniture-like boxes
 of the 10 SUN RGB-D detection classes standing on the floor
-(:mod:`.scene_layout`). It is rendered through a pinhole camera with a
+(:mod:`.scene_layout`); the ``'rich'`` preset (:data:`SCENE_PRESETS`) adds
+part-built shapes, class-independent colours, overlapping sizes, clutter
+and sensor depth noise. It is rendered through a pinhole camera with a
 random tilt by vectorised per-pixel ray casting, which gives a depth map and
 a shaded, textured colour image (:mod:`.scene_renderer`). The point cloud is
 back-projected from the depth map and takes its colours from the (decoded
@@ -42,12 +44,14 @@ The same ``seed`` gives byte-identical files for any number of workers.
 """
 from .dataset_writer import (encode_jpeg, generate_dataset, generate_scene,
                              scene_info, sunrgbd_metainfo)
-from .scene_layout import CLASSES, SIZE_PRIORS, SceneConfig, sample_layout
+from .scene_layout import (CLASSES, SCENE_PRESETS, SIZE_PRIORS, SceneConfig,
+                           sample_clutter, sample_layout)
 from .scene_renderer import (SyntheticScene, backproject, pixel_rays,
-                             render_scene)
+                             render_scene, sensor_depth)
 
 __all__ = [
-    'CLASSES', 'SIZE_PRIORS', 'SceneConfig', 'SyntheticScene', 'backproject',
-    'encode_jpeg', 'generate_dataset', 'generate_scene', 'pixel_rays',
-    'render_scene', 'sample_layout', 'scene_info', 'sunrgbd_metainfo'
+    'CLASSES', 'SCENE_PRESETS', 'SIZE_PRIORS', 'SceneConfig',
+    'SyntheticScene', 'backproject', 'encode_jpeg', 'generate_dataset',
+    'generate_scene', 'pixel_rays', 'render_scene', 'sample_clutter',
+    'sample_layout', 'scene_info', 'sensor_depth', 'sunrgbd_metainfo'
 ]

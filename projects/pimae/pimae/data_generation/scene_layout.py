@@ -1,7 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Scene layout: camera, room and furniture of a synthetic scene."""
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -24,6 +24,9 @@ SIZE_PRIORS: Dict[str, Tuple[Tuple[float, float], ...]] = {
     'bookshelf': ((0.6, 1.2), (0.3, 0.4), (1.2, 2.0)),
     'bathtub': ((1.5, 1.8), (0.7, 0.85), (0.5, 0.6)),
 }
+
+#: Textures of furniture (see ``scene_renderer.texture``).
+OBJECT_PATTERNS = ('wood', 'fabric', 'drawers', 'shelves', 'ceramic')
 
 #: Texture of each class (see ``scene_renderer.texture``).
 OBJECT_PATTERN = {
@@ -70,6 +73,28 @@ class SceneConfig:
         noise_std (float): Per-pixel colour noise (0-255 scale). Defaults to
             3.
         jpeg_quality (int): JPEG quality. Defaults to 92.
+        aligned_yaw_prob (float): Probability that a piece is turned by a
+            multiple of 90 degrees from the room's axes (plus a small jitter)
+            rather than by a uniform angle. Defaults to 0.7.
+        detailed_shapes (bool): Build dressers, night stands, bookshelves and
+            bathtubs from parts (drawer fronts and legs, open shelves, a
+            hollow tub) instead of solid boxes. Defaults to False.
+        class_colours (bool): Tie each class to its texture and colour range
+            (:data:`OBJECT_PATTERN`); False draws texture and colour
+            independently of the class, so only shape and size tell classes
+            apart. Defaults to True.
+        size_spread (float): Widen every class's size range
+            (:data:`SIZE_PRIORS`) by this fraction at both ends, so that the
+            sizes of neighbouring classes overlap more. Defaults to 0.
+        clutter (tuple[int, int]): Inclusive range of unannotated small boxes
+            per scene, on the floor or on the flat tops of furniture; they
+            occlude objects and lie inside annotated boxes' surroundings.
+            Defaults to (0, 0).
+        depth_noise (float): Standard deviation in metres of the depth
+            noise at 1 m; it grows with the squared depth like a structured
+            light / time-of-flight sensor's. Defaults to 0.
+        depth_dropout (float): Fraction of the valid pixels whose depth is
+            dropped (no point), at random. Defaults to 0.
     """
     width: int = 730
     height: int = 530
@@ -83,6 +108,13 @@ class SceneConfig:
     min_visible_fraction: float = 5e-4
     noise_std: float = 3.0
     jpeg_quality: int = 92
+    aligned_yaw_prob: float = 0.7
+    detailed_shapes: bool = False
+    class_colours: bool = True
+    size_spread: float = 0.0
+    clutter: Tuple[int, int] = (0, 0)
+    depth_noise: float = 0.0
+    depth_dropout: float = 0.0
 
     def intrinsics(self) -> np.ndarray:
         """Return the 3x3 intrinsic matrix K (1-based principal point).
@@ -95,6 +127,26 @@ class SceneConfig:
         # MATLAB-style principal point: 1-based image centre.
         cx, cy = (self.width + 1) / 2., (self.height + 1) / 2.
         return np.array([[f, 0., cx], [0., f, cy], [0., 0., 1.]])
+
+
+#: Named scene settings (``tools/create_demo_data.py --variety``).
+#: ``'basic'`` is :class:`SceneConfig`'s defaults (the demos' scenes);
+#: ``'rich'`` makes classes differ by shape and size only (texture and
+#: colour drawn independently of the class, overlapping size ranges),
+#: with more and freer-standing furniture, clutter that occludes it, and
+#: depth noise and dropout like a real sensor's.
+SCENE_PRESETS: Dict[str, dict] = {
+    'basic': {},
+    'rich': dict(
+        num_objects=(4, 10),
+        aligned_yaw_prob=0.5,
+        detailed_shapes=True,
+        class_colours=False,
+        size_spread=0.15,
+        clutter=(2, 6),
+        depth_noise=0.003,
+        depth_dropout=0.02),
+}
 
 
 @dataclass
@@ -171,13 +223,20 @@ def hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
     return np.array(rgb) * 255.
 
 
-def object_parts(cls: str,
-                 size: np.ndarray) -> List[Tuple[np.ndarray, np.ndarray]]:
+def object_parts(
+        cls: str,
+        size: np.ndarray,
+        detailed: bool = False) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Sub-boxes of a furniture piece in its own frame.
+
+    The front of a piece faces its +y side.
 
     Args:
         cls (str): Class name.
         size (np.ndarray): (3,) full extent ``dx, dy, dz``.
+        detailed (bool): Build dressers, night stands, bookshelves and
+            bathtubs from parts (see ``SceneConfig.detailed_shapes``);
+            otherwise they are solid boxes. Defaults to False.
 
     Returns:
         list[tuple[np.ndarray, np.ndarray]]: ``(center, size)`` pairs in the
@@ -229,6 +288,39 @@ def object_parts(cls: str,
     elif cls == 'toilet':
         add(-hx, -hx + 0.2, -hy, hy, 0., dz)
         add(-hx + 0.2, hx, -hy * 0.8, hy * 0.8, 0., 0.4)
+    elif detailed and cls in ('dresser', 'night_stand'):
+        # legs, a recessed body, drawer fronts at the front, a top
+        leg, front, top = min(0.1, 0.2 * dz), 0.025, 0.03
+        for sx in (-1, 1):
+            for sy in (-1, 1):
+                cx, cy = sx * (hx - 0.03), sy * (hy - front - 0.03)
+                add(cx - 0.025, cx + 0.025, cy - 0.025, cy + 0.025, 0., leg)
+        add(-hx + 0.01, hx - 0.01, -hy, hy - front, leg, dz - top)
+        add(-hx, hx, -hy, hy, dz - top, dz)
+        num_drawers = max(1, int(round((dz - top - leg) / 0.25)))
+        pitch = (dz - top - leg) / num_drawers
+        for k in range(num_drawers):
+            z0 = leg + k * pitch
+            add(-hx + 0.03, hx - 0.03, hy - front, hy, z0 + 0.01,
+                z0 + pitch - 0.01)
+    elif detailed and cls == 'bookshelf':
+        # back panel, two sides, shelf boards every ~0.32 m, open front
+        panel = 0.02
+        add(-hx, hx, -hy, -hy + panel, 0., dz)
+        add(-hx, -hx + panel, -hy + panel, hy, 0., dz)
+        add(hx - panel, hx, -hy + panel, hy, 0., dz)
+        num_boards = max(2, int(dz / 0.32) + 1)
+        for k in range(num_boards):
+            z0 = k * (dz - panel) / (num_boards - 1)
+            add(-hx + panel, hx - panel, -hy + panel, hy, z0, z0 + panel)
+    elif detailed and cls == 'bathtub':
+        # a hollow tub: base and four rims
+        rim, base = 0.07, 0.12
+        add(-hx, hx, -hy, hy, 0., base)
+        add(-hx, hx, -hy, -hy + rim, base, dz)
+        add(-hx, hx, hy - rim, hy, base, dz)
+        add(-hx, -hx + rim, -hy + rim, hy - rim, base, dz)
+        add(hx - rim, hx, -hy + rim, hy - rim, base, dz)
     else:
         add(-hx, hx, -hy, hy, 0., dz)
     return parts
@@ -313,9 +405,11 @@ def sample_layout(
     num = rng.integers(cfg.num_objects[0], cfg.num_objects[1] + 1)
     for _ in range(num):
         cls = CLASSES[rng.integers(len(CLASSES))]
-        size = np.array([rng.uniform(*r) for r in SIZE_PRIORS[cls]])
+        spread = np.array([1. - cfg.size_spread, 1. + cfg.size_spread])
+        size = np.array(
+            [rng.uniform(*(np.array(r) * spread)) for r in SIZE_PRIORS[cls]])
         for _attempt in range(30):
-            if rng.uniform() < 0.7:
+            if rng.uniform() < cfg.aligned_yaw_prob:
                 yaw = room_yaw + rng.integers(4) * np.pi / 2 + \
                     rng.normal(0., 0.05)
             else:
@@ -340,10 +434,14 @@ def sample_layout(
             box = np.array([xy[0], xy[1], floor_z + size[2] / 2, *size, yaw])
             obj_idx = len(objects)
             objects.append((cls, box))
-            pattern = OBJECT_PATTERN[cls]
+            if cfg.class_colours:
+                pattern = OBJECT_PATTERN[cls]
+            else:
+                pattern = OBJECT_PATTERNS[rng.integers(len(OBJECT_PATTERNS))]
             rgb = _object_color(rng, pattern)
             rot = rotation_z_matrix(yaw)[:2, :2]
-            for p_center, p_size in object_parts(cls, size):
+            for p_center, p_size in object_parts(cls, size,
+                                                 cfg.detailed_shapes):
                 c_xy = rot @ p_center[:2] + xy
                 part_rgb = np.clip(rgb * rng.uniform(0.85, 1.15), 0, 255)
                 surfaces.append(
@@ -358,6 +456,9 @@ def sample_layout(
                         scale=rng.uniform(0.8, 1.2),
                         phase=rng.uniform(0, 2 * np.pi, 3)))
             break
+    if cfg.clutter[1] > 0:
+        surfaces += sample_clutter(rng, cfg, objects, placed, to_room,
+                                   (room_w, room_d), floor_z, img2depth)
     room.rgb = np.stack([  # wall, floor, ceiling colours
         hsv_to_rgb(
             rng.uniform(0., 1.), rng.uniform(0.05, 0.3),
@@ -368,3 +469,77 @@ def sample_layout(
         hsv_to_rgb(0., 0., rng.uniform(0.85, 0.97)),
     ])
     return surfaces, objects
+
+
+#: Classes with a flat top that clutter may stand on.
+FLAT_TOPS = ('table', 'desk', 'dresser', 'night_stand')
+
+
+def sample_clutter(rng: np.random.Generator, cfg: SceneConfig,
+                   objects: List[Tuple[str, np.ndarray]],
+                   placed: List[np.ndarray], to_room: Callable,
+                   room_size: Tuple[float, float], floor_z: float,
+                   img2depth: np.ndarray) -> List[Surface]:
+    """Unannotated small boxes on the floor or on flat furniture tops.
+
+    A floor box stands in view, inside the room, clear of the furniture
+    (``placed`` discs, which it joins); a box on a top lies within that
+    top's footprint. Neither is annotated (``obj=-1``): they occlude
+    objects and add points near them, as clutter does in real scans.
+
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        cfg (SceneConfig): Scene parameters (``clutter`` range, image size).
+        objects (list[tuple[str, np.ndarray]]): The furniture placed so far,
+            class name and gravity-centre box ``(7,)``.
+        placed (list[np.ndarray]): Footprint discs ``(x, y, radius)`` of
+            the furniture; floor clutter is appended.
+        to_room (Callable): Maps (N, 2) depth-frame xy to room coordinates.
+        room_size (tuple[float, float]): Room width and depth.
+        floor_z (float): Height of the floor in the depth frame.
+        img2depth (np.ndarray): Inverse of ``depth2img``, (3, 3).
+
+    Returns:
+        list[Surface]: The clutter boxes.
+    """
+    surfaces = []
+    tops = [box for name, box in objects if name in FLAT_TOPS]
+    for _ in range(rng.integers(cfg.clutter[0], cfg.clutter[1] + 1)):
+        size = rng.uniform([0.08, 0.08, 0.06], [0.45, 0.45, 0.5])
+        yaw = float(rng.uniform(-np.pi, np.pi))
+        if tops and rng.uniform() < 0.4:
+            box = tops[rng.integers(len(tops))]
+            size[:2] = np.minimum(size[:2], 0.8 * box[3:5])
+            local = rng.uniform(-1., 1., 2) * (box[3:5] - size[:2]) / 2
+            xy = rotation_z_matrix(box[6])[:2, :2] @ local + box[:2]
+            bottom = box[2] + box[5] / 2
+        else:
+            depth = rng.uniform(0.8, 5.0)
+            ray = img2depth @ np.array([
+                rng.uniform(0.05, 0.95) * cfg.width + 1,
+                cfg.height * rng.uniform(0.5, 0.9), 1.
+            ])
+            xy = (ray * depth)[:2]
+            radius = 0.5 * np.hypot(size[0], size[1])
+            corners = _footprint(xy, size, yaw)
+            q = to_room(corners)
+            if not (np.all(np.abs(q[:, 0]) < room_size[0] / 2 - 0.02)
+                    and np.all(np.abs(q[:, 1]) < room_size[1] / 2 - 0.02)
+                    and corners[:, 1].min() >= 0.3):
+                continue
+            if any(np.hypot(*(xy - p[:2])) < radius + p[2] for p in placed):
+                continue
+            placed.append(np.array([xy[0], xy[1], radius]))
+            bottom = floor_z
+        pattern = OBJECT_PATTERNS[rng.integers(len(OBJECT_PATTERNS))]
+        surfaces.append(
+            Surface(
+                center=np.array([xy[0], xy[1], bottom + size[2] / 2]),
+                half=size / 2.,
+                yaw=yaw,
+                rgb=_object_color(rng, pattern),
+                pattern=pattern,
+                obj=-1,
+                scale=rng.uniform(0.8, 1.2),
+                phase=rng.uniform(0, 2 * np.pi, 3)))
+    return surfaces

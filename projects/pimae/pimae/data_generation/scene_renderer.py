@@ -217,6 +217,34 @@ def texture(surf: Surface, points: np.ndarray, face: np.ndarray) -> np.ndarray:
     return surf.rgb.astype(np.float32) * mod[:, None]
 
 
+def sensor_depth(rng: np.random.Generator, depth: np.ndarray,
+                 noise: float, dropout: float) -> np.ndarray:
+    """A depth sensor's reading of the exact depth map.
+
+    Valid pixels get Gaussian noise of standard deviation ``noise * d**2``
+    at depth ``d`` (the quadratic growth of structured-light and stereo
+    depth error) and a random ``dropout`` fraction of them is lost (depth
+    0). Invalid pixels stay 0; a noisy depth never drops below 1 mm.
+
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        depth (np.ndarray): (H, W) float32 exact depth, 0 where invalid.
+        noise (float): Noise standard deviation in metres at 1 m.
+        dropout (float): Fraction of valid pixels to drop, in [0, 1).
+
+    Returns:
+        np.ndarray: (H, W) float32 sensed depth.
+    """
+    valid = depth > 0
+    sensed = depth + rng.standard_normal(
+        depth.shape, dtype=np.float32) * np.float32(noise) * depth * depth
+    sensed = np.where(valid, np.maximum(sensed, np.float32(1e-3)),
+                      np.float32(0.))
+    if dropout > 0:
+        sensed[valid & (rng.random(depth.shape) < dropout)] = 0.
+    return sensed.astype(np.float32)
+
+
 def render_scene(rng: np.random.Generator,
                  cfg: Optional[SceneConfig] = None) -> SyntheticScene:
     """Render one random scene.
@@ -304,6 +332,8 @@ def render_scene(rng: np.random.Generator,
     image = np.clip(np.rint(colour), 0,
                     255).astype(np.uint8).reshape(height, width, 3)
     depth = t_valid.reshape(height, width)
+    if cfg.depth_noise > 0 or cfg.depth_dropout > 0:
+        depth = sensor_depth(rng, depth, cfg.depth_noise, cfg.depth_dropout)
 
     # Annotations for the objects that are visible enough.
     owner = np.array([s.obj for s in surfaces] + [-1], dtype=np.int32)
