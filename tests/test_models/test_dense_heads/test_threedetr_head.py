@@ -65,8 +65,9 @@ def scene():
 
 def predict(head, bboxes, objectness, points):
     cls_prob = torch.tensor([[0.9, 0.1]]).expand(len(bboxes), 2)
-    return head._predict_single(bboxes, cls_prob, objectness,
-                                dict(box_type_3d=DepthInstance3DBoxes), points)
+    return head._predict_by_feat_single(
+        bboxes, cls_prob, objectness, dict(box_type_3d=DepthInstance3DBoxes),
+        head.test_cfg, points)
 
 
 def kept_boxes(result):

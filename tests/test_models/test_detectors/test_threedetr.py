@@ -119,11 +119,41 @@ def test_a_sample_without_ground_truth_trains():
 
 
 def test_giou_loss_when_weighted():
+    """loss_giou = sum over matched pairs of (1 - GIoU) / number of boxes,
+    with the pairs found independently of the head: 3DETR's matching cost
+    written out (class 1, objectness 5, centre 5, GIoU 3) and scipy."""
+    from scipy.optimize import linear_sum_assignment
+
+    from projects.pimae.pimae.models.task_modules import \
+        generalized_box3d_iou
     model = build(
-        **{'bbox_head.loss_giou': dict(type='GIoU3DLoss', loss_weight=1.0)})
-    inputs, samples = make_samples([2, 2])
-    losses = model.loss(inputs, samples)
-    assert 'loss_giou' in losses and 0 < losses['loss_giou'] < 2 * 2
+        **{'bbox_head.loss_giou': dict(type='GIoU3DLoss', loss_weight=2.0)})
+    model.eval()  # no dropout: the same predictions in both passes
+    inputs, samples = make_samples([2, 3])
+    with torch.no_grad():
+        losses = model.loss(inputs, samples)
+        feats = model.extract_feat(inputs)
+        layers = model.bbox_head(feats)
+    low, high = feats['point_cloud_range']
+    for key, preds in (('loss_giou', layers[-1]), ('d0.loss_giou',
+                                                   layers[0])):
+        total = 0.
+        for b, sample in enumerate(samples):
+            gt = sample.gt_instances_3d
+            gt_boxes = torch.cat([
+                gt.bboxes_3d.gravity_center, gt.bboxes_3d.tensor[:, 3:7]
+            ], 1)
+            gt_centers = (gt_boxes[:, :3] - low[b]) / (high[b] - low[b])
+            prob = preds['cls_logits'][b].softmax(-1)
+            giou = generalized_box3d_iou(preds['bboxes'][b], gt_boxes)[1]
+            cost = (-prob[:, gt.labels_3d] - 5 * (1 - prob[:, -1:]) +
+                    5 * (preds['center_normalized'][b, :, None] -
+                         gt_centers[None]).abs().sum(-1) - 3 * giou)
+            queries, gts = linear_sum_assignment(cost.numpy())
+            total += float((1 - giou[queries, gts]).sum())
+        expected = 2.0 * total / 5
+        assert 0 < expected < 2 * 2
+        assert float(losses[key]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_losses_fall_when_overfitting_one_batch():

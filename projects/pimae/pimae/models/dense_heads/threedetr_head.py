@@ -6,21 +6,23 @@ import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.dist import all_reduce
-from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from mmdet3d.models.dense_heads import Base3DDenseHead
 from mmdet3d.models.layers import aligned_3d_nms
 from mmdet3d.registry import MODELS, TASK_UTILS
 from mmdet3d.structures import Det3DDataSample, DepthInstance3DBoxes
 from ...ops import furthest_point_sample, gather_points
+from ...utils.sample_naming import describe_sample
 from ..layers.fourier_point_embedding import \
     FourierPointEmbedding  # noqa: F401
 from ..layers.pointnet_set_abstraction import fps_coords_skipping_origin
 from ..layers.threedetr_decoder import ThreeDETRDecoder  # noqa: F401
 from ..losses.giou_3d_loss import GIoU3DLoss  # noqa: F401
-from ..task_modules import (HungarianMatcher3D,  # noqa: F401
-                            ThreeDETRBBoxCoder, box3d_bev_corners)
+from ..task_modules import (HungarianAssigner3D,  # noqa: F401
+                            HungarianMatcher3D, ThreeDETRBBoxCoder,
+                            box3d_bev_corners)
 
 #: A unit box used to pad the ground truth of a sample; padded entries are
 #: always masked out, and a positive size keeps NaN out of masked sums.
@@ -90,7 +92,7 @@ def _conv_mlp(in_channels: int, hidden_channels: int, out_channels: int,
 
 
 @MODELS.register_module()
-class ThreeDETRHead(BaseModule):
+class ThreeDETRHead(Base3DDenseHead):
     """3DETR's detection head.
 
     From the encoder tokens: a 3-layer projection (Conv1d, BN, ReLU) to
@@ -104,10 +106,13 @@ class ThreeDETRHead(BaseModule):
     (``num_classes`` + no-object), the centre offset, the normalised size
     and the yaw bin logits and residuals (see :class:`ThreeDETRBBoxCoder`).
 
-    Training matches every decoder layer's predictions to the ground truth
-    with ``train_cfg.assigner`` (:class:`HungarianMatcher3D`) and sums the
-    losses of all layers (keys ``loss_*`` for the last layer and
-    ``d{i}.loss_*`` for the others):
+    An mmdet3d dense head: :meth:`loss` is :meth:`forward` then
+    :meth:`loss_by_feat`, :meth:`predict` is :meth:`forward` then
+    :meth:`predict_by_feat`. Training matches every decoder layer's
+    predictions to the ground truth with ``train_cfg.assigner`` (an
+    mmdet-style :class:`HungarianAssigner3D`; 3DETR's costs with
+    :class:`HungarianMatcher3D`) and sums the losses of all layers (keys
+    ``loss_*`` for the last layer and ``d{i}.loss_*`` for the others):
 
     - ``loss_cls``: cross-entropy over all queries, unmatched ones labelled
       no-object, classes weighted 1 and no-object ``no_object_weight``,
@@ -147,8 +152,9 @@ class ThreeDETRHead(BaseModule):
             (smooth L1, beta 1), weight 0.5.
         loss_giou (dict): GIoU loss; not computed when its weight is 0.
             Defaults to weight 0 (SUN RGB-D).
-        train_cfg (dict, optional): ``assigner``: matcher config.
-            Defaults to 3DETR's SUN RGB-D matcher.
+        train_cfg (dict, optional): ``assigner``: assigner config.
+            Defaults to ``HungarianMatcher3D`` with 3DETR's SUN RGB-D
+            costs.
         test_cfg (dict, optional): ``nms_thr`` (axis-aligned 3D NMS among
             same-class boxes, default 0.25), ``score_thr`` (minimum
             objectness, default 0.05), ``per_class_proposal`` (output
@@ -213,7 +219,7 @@ class ThreeDETRHead(BaseModule):
         self.test_cfg = test_cfg or dict()
         self.compat_fps_skip_origin = compat_fps_skip_origin
         self.bbox_coder: ThreeDETRBBoxCoder = TASK_UTILS.build(bbox_coder)
-        self.matcher: HungarianMatcher3D = TASK_UTILS.build(
+        self.assigner: HungarianAssigner3D = TASK_UTILS.build(
             self.train_cfg.get('assigner', dict(type='HungarianMatcher3D')))
 
         self.encoder_proj = nn.Sequential(*[
@@ -350,20 +356,124 @@ class ThreeDETRHead(BaseModule):
     # ------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------
-    def _sample_name(self, sample: Det3DDataSample, index: int) -> str:
-        meta = sample.metainfo
-        for key in ('lidar_path', 'sample_idx'):
-            if key in meta:
-                return f'{key}={meta[key]}'
-        return f'batch index {index}'
+    def loss(self, feats: Dict[str, Tensor],
+             batch_data_samples: Sequence[Det3DDataSample],
+             **kwargs) -> Dict[str, Tensor]:
+        """Losses of all decoder layers: :meth:`forward`, then
+        :meth:`loss_by_feat`.
 
-    def _get_targets(self, batch_data_samples: Sequence[Det3DDataSample],
-                     low: Tensor, high: Tensor) -> Dict[str, Tensor]:
+        Overrides the base class's ``loss``, which calls
+        ``loss_by_feat(*self(x), ...)``: 3DETR's targets are normalised by
+        the scene range, which is an input (``feats['point_cloud_range']``),
+        not a head output.
+
+        Args:
+            feats (dict[str, Tensor]): See :meth:`forward`.
+            batch_data_samples (Sequence[Det3DDataSample]): Samples with
+                ``gt_instances_3d``.
+
+        Returns:
+            dict[str, Tensor]: See :meth:`loss_by_feat`.
+        """
+        all_layer_preds = self(feats)
+        return self.loss_by_feat(all_layer_preds, feats['point_cloud_range'],
+                                 *self._unpack_gt(batch_data_samples))
+
+    def loss_and_predict(self,
+                         feats: Dict[str, Tensor],
+                         batch_data_samples: Sequence[Det3DDataSample],
+                         proposal_cfg: Optional[dict] = None,
+                         **kwargs) -> Tuple[dict, List[InstanceData]]:
+        """Losses and detections from one forward pass.
+
+        Args:
+            feats (dict[str, Tensor]): See :meth:`forward` and
+                :meth:`predict`.
+            batch_data_samples (Sequence[Det3DDataSample]): Samples with
+                ``gt_instances_3d``.
+            proposal_cfg (dict, optional): Test config used instead of
+                ``test_cfg``. Defaults to None.
+
+        Returns:
+            tuple[dict, list[InstanceData]]: :meth:`loss_by_feat` and
+            :meth:`predict_by_feat` of the last layer.
+        """
+        all_layer_preds = self(feats)
+        gts, metas, ignored = self._unpack_gt(batch_data_samples)
+        losses = self.loss_by_feat(all_layer_preds,
+                                   feats['point_cloud_range'], gts, metas,
+                                   ignored)
+        predictions = self.predict_by_feat(
+            all_layer_preds[-1], metas, feats.get('points'), cfg=proposal_cfg)
+        return losses, predictions
+
+    @staticmethod
+    def _unpack_gt(
+        batch_data_samples: Sequence[Det3DDataSample]
+    ) -> Tuple[List[InstanceData], List[dict], List[Optional[InstanceData]]]:
+        """Ground truth, metainfo and ignored instances of every sample."""
+        return ([sample.gt_instances_3d for sample in batch_data_samples],
+                [sample.metainfo for sample in batch_data_samples],
+                [sample.get('ignored_instances') for sample in
+                 batch_data_samples])
+
+    def loss_by_feat(
+        self,
+        all_layer_preds: List[Dict[str, Tensor]],
+        point_cloud_range: Tuple[Tensor, Tensor],
+        batch_gt_instances_3d: Sequence[InstanceData],
+        batch_input_metas: Sequence[dict],
+        batch_gt_instances_ignore: Optional[Sequence[Optional[
+            InstanceData]]] = None
+    ) -> Dict[str, Tensor]:
+        """Losses of every decoder layer from the head outputs.
+
+        Args:
+            all_layer_preds (list[dict[str, Tensor]]): :meth:`forward`.
+            point_cloud_range (tuple[Tensor, Tensor]): Per-sample minimum
+                and maximum point coordinates, each (B, 3).
+            batch_gt_instances_3d (Sequence[InstanceData]): Per sample
+                ``bboxes_3d`` (mmdet3d boxes, G_b) and ``labels_3d`` (G_b, ).
+            batch_input_metas (Sequence[dict]): Per-sample metainfo (names
+                the sample in errors).
+            batch_gt_instances_ignore (Sequence, optional): Must be None or
+                all None: 3DETR ignores no box.
+
+        Returns:
+            dict[str, Tensor]: ``loss_*`` of the last layer and
+            ``d{i}.loss_*`` of layer i < L - 1 (weights applied).
+        """
+        if batch_gt_instances_ignore is not None and any(
+                ignored is not None for ignored in batch_gt_instances_ignore):
+            raise ValueError(
+                f'{type(self).__name__} does not support ignored instances '
+                '(ignored_instances in the data samples)')
+        low, high = point_cloud_range
+        targets = self._get_targets(batch_gt_instances_3d, batch_input_metas,
+                                    low, high)
+        # Same collective on every process, whatever its ground truth.
+        num_boxes = targets['counts'].sum().to(low.dtype)
+        all_reduce(num_boxes, op='mean')
+        num_boxes = max(float(num_boxes), 1.)
+        losses = {}
+        for i, preds in enumerate(all_layer_preds):
+            prefix = '' if i == len(all_layer_preds) - 1 else f'd{i}.'
+            layer_losses = self._loss_by_feat_single(preds, targets,
+                                                     batch_input_metas,
+                                                     num_boxes)
+            for key, value in layer_losses.items():
+                losses[prefix + key] = value
+        return losses
+
+    def _get_targets(self, batch_gt_instances_3d: Sequence[InstanceData],
+                     batch_input_metas: Sequence[dict], low: Tensor,
+                     high: Tensor) -> Dict[str, Tensor]:
         """Pad the ground truth of the batch to a common count.
 
         Args:
-            batch_data_samples (Sequence[Det3DDataSample]): Samples with
-                ``gt_instances_3d`` (``bboxes_3d``, ``labels_3d``).
+            batch_gt_instances_3d (Sequence[InstanceData]): Per sample
+                ``bboxes_3d`` and ``labels_3d``.
+            batch_input_metas (Sequence[dict]): Per-sample metainfo.
             low (Tensor): Minimum scene coordinates, shape (B, 3).
             high (Tensor): Maximum scene coordinates, shape (B, 3).
 
@@ -376,8 +486,8 @@ class ThreeDETRHead(BaseModule):
         """
         device = low.device
         boxes, labels = [], []
-        for index, sample in enumerate(batch_data_samples):
-            gt = sample.gt_instances_3d
+        for index, (gt, meta) in enumerate(
+                zip(batch_gt_instances_3d, batch_input_metas)):
             sample_labels = gt.labels_3d.to(device).long()
             if sample_labels.numel() and (
                     int(sample_labels.min()) < 0
@@ -386,11 +496,11 @@ class ThreeDETRHead(BaseModule):
                     sample_labels >= self.num_classes)][0]
                 raise ValueError(
                     f'{type(self).__name__} has num_classes='
-                    f'{self.num_classes} but the ground truth of sample '
-                    f'{self._sample_name(sample, index)} has label '
-                    f'{int(bad)}: the dataset has more classes than the '
-                    'config; set bbox_head.num_classes to the number of '
-                    "classes of the dataset's metainfo")
+                    f'{self.num_classes} but the ground truth of '
+                    f'{describe_sample(meta, index)} has label {int(bad)}: '
+                    'the dataset has more classes than the config; set '
+                    'bbox_head.num_classes to the number of classes of the '
+                    "dataset's metainfo")
             bboxes_3d = gt.bboxes_3d
             if len(bboxes_3d):
                 box = torch.cat([
@@ -401,8 +511,8 @@ class ThreeDETRHead(BaseModule):
                 box = low.new_zeros((0, 7))
             if len(box) != len(sample_labels):
                 raise ValueError(
-                    f'sample {self._sample_name(sample, index)} has '
-                    f'{len(box)} boxes but {len(sample_labels)} labels')
+                    f'{describe_sample(meta, index)} has {len(box)} boxes '
+                    f'but {len(sample_labels)} labels')
             boxes.append(box)
             labels.append(sample_labels)
         counts = torch.tensor([len(b) for b in boxes], device=device)
@@ -428,50 +538,55 @@ class ThreeDETRHead(BaseModule):
             angle_residual=angle_residual,
             counts=counts)
 
-    def _match(self, preds: Dict[str, Tensor],
-               targets: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:
-        """Match one layer's queries to the ground truth.
+    def _assign(self, preds: Dict[str, Tensor], targets: Dict[str, Tensor],
+                batch_input_metas: Sequence[dict]) -> Tuple[Tensor, Tensor]:
+        """Match one layer's queries to the ground truth with the assigner.
 
         Args:
             preds (dict[str, Tensor]): One layer of :meth:`forward`.
             targets (dict[str, Tensor]): Output of :meth:`_get_targets`.
+            batch_input_metas (Sequence[dict]): Per-sample metainfo.
 
         Returns:
             tuple[Tensor, Tensor]: Ground-truth index of every query
             (B, Q), int64 (0 where unmatched), and the matched mask (B, Q),
             float.
         """
-        prob = preds['cls_logits'].detach().softmax(dim=-1)
-        batch_size, num_queries = prob.shape[:2]
-        gt_index = prob.new_zeros((batch_size, num_queries),
-                                  dtype=torch.long)
-        matched = prob.new_zeros((batch_size, num_queries))
-        for b in range(batch_size):
+        gt_inds = []
+        for b, meta in enumerate(batch_input_metas):
             count = int(targets['counts'][b])
-            query_idx, gt_idx = self.matcher.assign(
-                prob[b, :, :self.num_classes], 1 - prob[b, :, -1],
-                preds['center_normalized'][b].detach(),
-                preds['bboxes'][b].detach(), targets['labels'][b, :count],
-                targets['center_normalized'][b, :count],
-                targets['bboxes'][b, :count])
-            gt_index[b, query_idx] = gt_idx
-            matched[b, query_idx] = 1.
-        return gt_index, matched
+            pred_instances = InstanceData(
+                scores=preds['cls_logits'][b].detach(),
+                centers_normalized=preds['center_normalized'][b].detach(),
+                bboxes=preds['bboxes'][b].detach())
+            gt_instances = InstanceData(
+                labels=targets['labels'][b, :count],
+                centers_normalized=targets['center_normalized'][b, :count],
+                bboxes=targets['bboxes'][b, :count])
+            gt_inds.append(
+                self.assigner.assign(pred_instances, gt_instances,
+                                     meta).gt_inds)
+        gt_inds = torch.stack(gt_inds).to(preds['cls_logits'].device)
+        matched = gt_inds > 0
+        return (gt_inds - 1).clamp(min=0), matched.to(
+            preds['cls_logits'].dtype)
 
-    def _layer_losses(self, preds: Dict[str, Tensor],
-                      targets: Dict[str, Tensor],
-                      num_boxes: float) -> Dict[str, Tensor]:
+    def _loss_by_feat_single(self, preds: Dict[str, Tensor],
+                             targets: Dict[str, Tensor],
+                             batch_input_metas: Sequence[dict],
+                             num_boxes: float) -> Dict[str, Tensor]:
         """Losses of one decoder layer.
 
         Args:
             preds (dict[str, Tensor]): One layer of :meth:`forward`.
             targets (dict[str, Tensor]): Output of :meth:`_get_targets`.
+            batch_input_metas (Sequence[dict]): Per-sample metainfo.
             num_boxes (float): Box-loss divisor (>= 1).
 
         Returns:
             dict[str, Tensor]: Scalar losses (weights applied).
         """
-        gt_index, matched = self._match(preds, targets)
+        gt_index, matched = self._assign(preds, targets, batch_input_metas)
 
         def per_query(name: str) -> Tensor:
             value = targets[name]
@@ -521,42 +636,20 @@ class ThreeDETRHead(BaseModule):
                 avg_factor=num_boxes)
         return losses
 
-    def loss(self, feats: Dict[str, Tensor],
-             batch_data_samples: Sequence[Det3DDataSample]
-             ) -> Dict[str, Tensor]:
-        """Losses of all decoder layers.
-
-        Args:
-            feats (dict[str, Tensor]): See :meth:`forward`.
-            batch_data_samples (Sequence[Det3DDataSample]): Samples with
-                ``gt_instances_3d``.
-
-        Returns:
-            dict[str, Tensor]: ``loss_*`` of the last layer and
-            ``d{i}.loss_*`` of layer i < L - 1.
-        """
-        low, high = feats['point_cloud_range']
-        targets = self._get_targets(batch_data_samples, low, high)
-        # Same collective on every process, whatever its ground truth.
-        num_boxes = targets['counts'].sum().to(low.dtype)
-        all_reduce(num_boxes, op='mean')
-        num_boxes = max(float(num_boxes), 1.)
-        layers = self(feats)
-        losses = {}
-        for i, preds in enumerate(layers):
-            prefix = '' if i == len(layers) - 1 else f'd{i}.'
-            for key, value in self._layer_losses(preds, targets,
-                                                 num_boxes).items():
-                losses[prefix + key] = value
-        return losses
-
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
-    def predict(self, feats: Dict[str, Tensor],
-                batch_data_samples: Sequence[Det3DDataSample]
-                ) -> List[InstanceData]:
-        """Detect boxes with the last decoder layer.
+    def predict(self,
+                feats: Dict[str, Tensor],
+                batch_data_samples: Sequence[Det3DDataSample],
+                rescale: bool = False) -> List[InstanceData]:
+        """Detect boxes with the last decoder layer: :meth:`forward`, then
+        :meth:`predict_by_feat`.
+
+        Overrides the base class's ``predict``, which calls
+        ``predict_by_feat(*self(x), ...)``: 3DETR's empty-box removal needs
+        the input points (``feats['points']``), not a head output, and only
+        the last decoder layer is post-processed.
 
         Args:
             feats (dict[str, Tensor]): See :meth:`forward`; with
@@ -564,12 +657,11 @@ class ThreeDETRHead(BaseModule):
                 input point coordinates.
             batch_data_samples (Sequence[Det3DDataSample]): Samples (their
                 ``box_type_3d`` metainfo is used when present).
+            rescale (bool): Unused (point clouds are not resized).
+                Defaults to False.
 
         Returns:
-            list[InstanceData]: Per sample ``bboxes_3d``
-            (``DepthInstance3DBoxes`` or the sample's ``box_type_3d``, with
-            bottom-centre origin as mmdet3d stores boxes), ``scores_3d``
-            (N,) and ``labels_3d`` (N,).
+            list[InstanceData]: See :meth:`predict_by_feat`.
         """
         preds = self(feats)[-1]
         metas = [sample.metainfo for sample in batch_data_samples]
@@ -578,20 +670,33 @@ class ThreeDETRHead(BaseModule):
     def predict_by_feat(self,
                         preds: Dict[str, Tensor],
                         batch_input_metas: Sequence[dict],
-                        points: Optional[Tensor] = None
-                        ) -> List[InstanceData]:
-        """Post-process one layer's predictions.
+                        points: Optional[Tensor] = None,
+                        cfg: Optional[dict] = None,
+                        **kwargs) -> List[InstanceData]:
+        """Post-process one layer's predictions (3DETR's evaluation).
+
+        Per sample: optional empty-box removal, axis-aligned 3D NMS among
+        boxes of the same arg-max class on the objectness, objectness
+        threshold, and per-class proposals (see ``test_cfg`` in the class
+        docstring).
 
         Args:
-            preds (dict[str, Tensor]): One layer of :meth:`forward`.
+            preds (dict[str, Tensor]): One layer of :meth:`forward`; reads
+                ``cls_logits`` (B, Q, K + 1) and ``bboxes`` (B, Q, 7).
             batch_input_metas (Sequence[dict]): Per-sample metainfo.
             points (Tensor, optional): Input point coordinates (B, N, 3),
                 needed by ``test_cfg.remove_empty_box``. Defaults to None.
+            cfg (dict, optional): Test config used instead of ``test_cfg``.
+                Defaults to None.
 
         Returns:
-            list[InstanceData]: See :meth:`predict`.
+            list[InstanceData]: Per sample ``bboxes_3d``
+            (``DepthInstance3DBoxes`` or the sample's ``box_type_3d``, with
+            bottom-centre origin as mmdet3d stores boxes), ``scores_3d``
+            (N,) and ``labels_3d`` (N,).
         """
-        if self.test_cfg.get('remove_empty_box', False) and points is None:
+        cfg = self.test_cfg if cfg is None else cfg
+        if cfg.get('remove_empty_box', False) and points is None:
             raise ValueError(
                 f'{type(self).__name__}: test_cfg.remove_empty_box counts '
                 'the input points in each predicted box and needs them as '
@@ -600,15 +705,15 @@ class ThreeDETRHead(BaseModule):
         cls_prob = prob[..., :self.num_classes]
         objectness = 1 - prob[..., -1]
         return [
-            self._predict_single(
-                preds['bboxes'][b], cls_prob[b], objectness[b], meta,
+            self._predict_by_feat_single(
+                preds['bboxes'][b], cls_prob[b], objectness[b], meta, cfg,
                 None if points is None else points[b, :, :3])
             for b, meta in enumerate(batch_input_metas)
         ]
 
     def _nonempty_candidates(self, bboxes: Tensor, objectness: Tensor,
-                             points: Tensor) -> Tensor:
-        """Queries whose box holds at least ``empty_box_min_points`` points.
+                             points: Tensor, min_points: int) -> Tensor:
+        """Queries whose box holds at least ``min_points`` points.
 
         As 3DETR's evaluation: when every box is empty, the most confident
         one is kept.
@@ -617,23 +722,25 @@ class ThreeDETRHead(BaseModule):
             bboxes (Tensor): Boxes (gravity centre, size, yaw), (Q, 7).
             objectness (Tensor): Objectness, (Q,).
             points (Tensor): Input point coordinates, (N, 3).
+            min_points (int): Fewest points of a kept box.
 
         Returns:
             Tensor: Indices of the candidate queries, int64, ascending.
         """
-        min_points = self.test_cfg.get('empty_box_min_points', 5)
         nonempty = count_points_in_boxes(
             points.to(bboxes.dtype), bboxes) >= min_points
         if not bool(nonempty.any()):
             nonempty[objectness.argmax()] = True
         return nonempty.nonzero(as_tuple=True)[0]
 
-    def _predict_single(self,
-                        bboxes: Tensor,
-                        cls_prob: Tensor,
-                        objectness: Tensor,
-                        meta: dict,
-                        points: Optional[Tensor] = None) -> InstanceData:
+    def _predict_by_feat_single(self,
+                                bboxes: Tensor,
+                                cls_prob: Tensor,
+                                objectness: Tensor,
+                                meta: dict,
+                                cfg: dict,
+                                points: Optional[Tensor] = None
+                                ) -> InstanceData:
         """NMS and score thresholding of one sample (3DETR's evaluation).
 
         Args:
@@ -641,15 +748,16 @@ class ThreeDETRHead(BaseModule):
             cls_prob (Tensor): Class probabilities, (Q, K).
             objectness (Tensor): Objectness, (Q,).
             meta (dict): The sample's metainfo.
+            cfg (dict): Test config.
             points (Tensor, optional): Input point coordinates (N, 3) for
-                ``test_cfg.remove_empty_box``. Defaults to None.
+                ``remove_empty_box``. Defaults to None.
 
         Returns:
             InstanceData: ``bboxes_3d``, ``scores_3d``, ``labels_3d``.
         """
-        nms_thr = self.test_cfg.get('nms_thr', 0.25)
-        score_thr = self.test_cfg.get('score_thr', 0.05)
-        per_class = self.test_cfg.get('per_class_proposal', True)
+        nms_thr = cfg.get('nms_thr', 0.25)
+        score_thr = cfg.get('score_thr', 0.05)
+        per_class = cfg.get('per_class_proposal', True)
         # axis-aligned bounds (x1, y1, z1, x2, y2, z2) for 3DETR's NMS
         corners = box3d_bev_corners(bboxes)
         bounds = torch.cat([
@@ -657,12 +765,13 @@ class ThreeDETRHead(BaseModule):
             corners.amax(dim=1), bboxes[:, 2:3] + bboxes[:, 5:6] / 2
         ], dim=1)
         labels = cls_prob.argmax(dim=-1)
-        if self.test_cfg.get('remove_empty_box', False):
+        if cfg.get('remove_empty_box', False):
             if points is None:
                 raise ValueError(
                     'test_cfg.remove_empty_box needs the input points')
-            candidates = self._nonempty_candidates(bboxes, objectness,
-                                                   points)
+            candidates = self._nonempty_candidates(
+                bboxes, objectness, points,
+                cfg.get('empty_box_min_points', 5))
             keep = candidates[aligned_3d_nms(bounds[candidates],
                                              objectness[candidates],
                                              labels[candidates], nms_thr)]
