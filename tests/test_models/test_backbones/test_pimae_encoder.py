@@ -78,3 +78,72 @@ def test_visible_tokens_do_not_depend_on_masked_content():
 def test_contradicting_sub_config_is_rejected():
     with pytest.raises(ValueError, match='embed_dims'):
         build_model(backbone=dict(img_tokenizer=dict(embed_dims=16)))
+
+
+def point_only_encoder():
+    return build_model(
+        backbone=dict(
+            modalities=('points', ), img_tokenizer=None, img_encoder=None),
+        neck=dict(modalities=('points', )),
+        img_head=None,
+        cross_head=None).backbone
+
+
+def test_point_only_masks_and_encodes_the_points_alone():
+    torch.manual_seed(0)
+    backbone = point_only_encoder().eval()
+    assert backbone.img_tokenizer is None and backbone.img_encoder is None
+    assert backbone.modality_img_embed is None
+    inputs, _ = make_batch()
+    torch.manual_seed(3)
+    ref = backbone(inputs['points'], None)
+    assert ref.img_latent is None and ref.masks.img_mask is None
+    assert ref.masks.mask_overlap is None
+    assert ref.pts_latent.shape == (2, 7, 32)
+    assert ref.cls_latent.shape == (2, 32)
+    assert ref.masks.pts_mask.sum(1).tolist() == [9, 9]
+    # the visible / masked indices split the groups as the mask says
+    keep, masked = ref.masks.pts_ids_keep, ref.masks.pts_ids_mask
+    for b in range(2):
+        assert not ref.masks.pts_mask[b, keep[b]].any()
+        assert ref.masks.pts_mask[b, masked[b]].all()
+    # the documented flow: the visible groups' tokens, the point encoder,
+    # then the shared encoder over [cls, visible point tokens] alone
+    visible = ref.groups.select(keep)
+    tokens = backbone.pts_tokenizer.embed_groups(visible.neighborhood) + \
+        backbone.pts_tokenizer.embed_pos(visible.center) + \
+        backbone.modality_pts_embed
+    tokens = backbone.pts_encoder(tokens)
+    cls = backbone.cls_token.expand(2, -1, -1)
+    expected = backbone.shared_encoder(torch.cat([cls, tokens], 1))
+    torch.testing.assert_close(ref.cls_latent, expected[:, 0])
+    torch.testing.assert_close(ref.pts_latent, expected[:, 1:])
+    with pytest.raises(ValueError, match='takes no imgs'):
+        backbone(inputs['points'], inputs['imgs'])
+    with pytest.raises(ValueError, match='needs points'):
+        backbone(None, None)
+
+
+def test_image_only_drops_masked_patches():
+    torch.manual_seed(0)
+    backbone = build_model(
+        backbone=dict(
+            modalities=('images', ), pts_tokenizer=None, pts_encoder=None),
+        neck=dict(modalities=('images', )),
+        pts_head=None,
+        cross_head=None).backbone.eval()
+    inputs, _ = make_batch()
+    torch.manual_seed(3)
+    ref = backbone(None, inputs['imgs'])
+    assert ref.pts_latent is None and ref.groups is None
+    assert ref.masks.pts_mask is None
+    # keep int(24 * .4) = 9 patches
+    assert ref.img_latent.shape == (2, 9, 32)
+    assert ref.masks.img_mask.sum(1).tolist() == [15, 15]
+    imgs = inputs['imgs'].clone()
+    mask = ref.masks.img_mask.reshape(2, 1, 4, 6).repeat_interleave(
+        16, 2).repeat_interleave(16, 3)
+    imgs[mask.expand_as(imgs)] = 100.
+    torch.manual_seed(3)
+    torch.testing.assert_close(
+        backbone(None, imgs).img_latent, ref.img_latent)

@@ -111,3 +111,52 @@ def test_point_decoder_returns_masked_tokens_in_mask_order():
                                                    inputs['pts_ids_mask'][b]])
         expected = decoder.pts_decoder_norm(decoder.pts_mask_token[0] + pos)
         torch.testing.assert_close(pts_feat[b], expected)
+
+
+def test_one_modality_decoders_match_the_paired_branches():
+    """Without the joint stage the branches are independent: a decoder of
+    one modality with the paired decoder's weights gives that branch's
+    outputs exactly, and has no parameter of the other."""
+    import pytest
+    paired = small_decoder(joint_depth=0).eval()  # no drop path
+    inputs, _ = decoder_inputs()
+    ref = paired(**inputs)
+    for modality, prefix, kept in (('points', 'img_', 'pts_feat'),
+                                   ('images', 'pts_', 'img_feat')):
+        single = small_decoder(joint_depth=0, modalities=(modality, )).eval()
+        state = single.state_dict()
+        assert not any(k.startswith(prefix) or prefix[:-1] in k
+                       for k in state), list(state)
+        single.load_state_dict(
+            {k: v
+             for k, v in paired.state_dict().items() if k in state},
+            strict=True)
+        if modality == 'points':
+            own = dict(inputs, img_latent=None, img_ids_restore=None)
+        else:
+            own = dict(
+                inputs,
+                pts_latent=None,
+                center=None,
+                pts_ids_keep=None,
+                pts_ids_mask=None)
+        out = single(**own)
+        torch.testing.assert_close(getattr(out, kept), getattr(ref, kept))
+        other = ({'img_pred', 'img_feat'}
+                 if modality == 'points' else {'pts_feat'})
+        assert all(getattr(out, name) is None for name in other)
+        with pytest.raises(ValueError, match='takes no'):
+            single(**inputs)
+
+
+def test_point_only_joint_layers_run_over_the_points():
+    decoder = small_decoder(modalities=('points', ), joint_depth=1).eval()
+    inputs, _ = decoder_inputs()
+    inputs.update(img_latent=None, img_ids_restore=None)
+    pts_feat = decoder(**inputs).pts_feat
+    assert pts_feat.shape == (2, 3, 8)
+    # the joint block changes the point features
+    with torch.no_grad():
+        for param in decoder.joint_layers.parameters():
+            param.add_(0.5)
+    assert not torch.allclose(decoder(**inputs).pts_feat, pts_feat)

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The PiMAE pre-training algorithm."""
-from operator import attrgetter
 from typing import Dict, List, Optional, Union
 
 from mmdet3d.registry import MODELS
@@ -10,28 +9,13 @@ from torch import Tensor
 
 from ...visualization import pack_reconstructions
 from ..data_preprocessors.pimae_data_preprocessor import unpack_inputs
-from ..utils.config_utils import check_sizes_agree
 from ..utils.patch_utils import unpatchify
 from ..utils.pimae_structures import (PiMAEDecoderOutput, PiMAEEncoderOutput,
                                       PiMAEInputs)
+from .pimae_parts import check_pimae_parts, check_pimae_sizes
 
 SampleList = List[Det3DDataSample]
 OptSampleList = Optional[SampleList]
-
-#: Sizes of the parts that must agree: (config key, the key it must equal);
-#: each key is also the attribute path of the built value.
-SIZES_THAT_AGREE = (
-    ('neck.in_channels', 'backbone.embed_dims'),
-    ('neck.grid_size', 'backbone.img_tokenizer.grid_size'),
-    ('neck.patch_size', 'backbone.img_tokenizer.patch_size'),
-    ('neck.img_channels', 'backbone.img_tokenizer.in_channels'),
-    ('img_head.patch_size', 'backbone.img_tokenizer.patch_size'),
-    ('pts_head.in_channels', 'neck.embed_dims'),
-    ('pts_head.group_size', 'backbone.pts_tokenizer.group_size'),
-    ('cross_head.in_channels', 'neck.embed_dims'),
-    ('cross_head.feat_channels', 'neck.embed_dims'),
-    ('cross_head.group_size', 'backbone.pts_tokenizer.group_size'),
-)
 
 
 @MODELS.register_module()
@@ -48,6 +32,11 @@ class PiMAE(BaseModel):
     Each part is built from its config as written (the dumped config is the
     model); sizes that must agree across parts are checked at build time.
 
+    Ablations: ``cross_head=None`` drops the cross-modal loss; backbone and
+    neck ``modalities=('points',)`` (no image parts) pre-train on points
+    alone like Point-MAE, ``('images',)`` on images alone like MAE; the
+    inputs then hold that modality only and ``depth2img`` is not read.
+
     Inputs (from :class:`PiMAEDataPreprocessor`, which checks the batch):
     ``inputs['points']`` (B, N, C) points, xyz first (a list of B (N, C)
     tensors is stacked), and ``inputs['imgs']`` (B, 3, H, W) normalised
@@ -61,10 +50,12 @@ class PiMAE(BaseModel):
     Args:
         backbone (dict): :class:`PiMAEEncoder` config.
         neck (dict): :class:`PiMAEDecoder` config.
-        pts_head (dict): :class:`PiMAEPointHead` config (``loss_pts``).
-        img_head (dict): :class:`PiMAEImageHead` config (``loss_img``).
-        cross_head (dict): :class:`PiMAECrossModalHead` config
-            (``loss_cross``).
+        pts_head (dict, optional): :class:`PiMAEPointHead` config
+            (``loss_pts``); None exactly without points.
+        img_head (dict, optional): :class:`PiMAEImageHead` config
+            (``loss_img``); None exactly without images.
+        cross_head (dict, optional): :class:`PiMAECrossModalHead` config
+            (``loss_cross``); None for no cross-modal loss.
         data_preprocessor (dict, optional): Data preprocessor config.
             Defaults to None (``BaseDataPreprocessor``).
         init_cfg (dict, optional): Initialisation config. Defaults to None.
@@ -73,37 +64,38 @@ class PiMAE(BaseModel):
     def __init__(self,
                  backbone: dict = dict(type='PiMAEEncoder'),
                  neck: dict = dict(type='PiMAEDecoder'),
-                 pts_head: dict = dict(type='PiMAEPointHead'),
-                 img_head: dict = dict(type='PiMAEImageHead'),
-                 cross_head: dict = dict(type='PiMAECrossModalHead'),
+                 pts_head: Optional[dict] = dict(type='PiMAEPointHead'),
+                 img_head: Optional[dict] = dict(type='PiMAEImageHead'),
+                 cross_head: Optional[dict] = dict(
+                     type='PiMAECrossModalHead'),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
-        self.pts_head = MODELS.build(pts_head)
-        self.img_head = MODELS.build(img_head)
-        self.cross_head = MODELS.build(cross_head)
-        check_sizes_agree(
-            'PiMAE',
-            [(key, attrgetter(key)(self), source, attrgetter(source)(self))
-             for key, source in SIZES_THAT_AGREE])
+        check_pimae_parts(self.backbone, self.neck, pts_head, img_head,
+                          cross_head)
+        self.pts_head, self.img_head, self.cross_head = (
+            None if cfg is None else MODELS.build(cfg)
+            for cfg in (pts_head, img_head, cross_head))
+        check_pimae_sizes(self)
 
     def _unpack(self, inputs: dict, data_samples: OptSampleList,
                 need_depth2img: bool) -> PiMAEInputs:
         compat = (self.backbone.masker.compat_norm_size,
-                  self.cross_head.compat_norm_size)
-        return unpack_inputs(inputs, data_samples,
-                             self.backbone.img_tokenizer.img_size,
-                             need_depth2img,
-                             any(size is not None for size in compat))
+                  getattr(self.cross_head, 'compat_norm_size', None))
+        return unpack_inputs(
+            inputs, data_samples,
+            getattr(self.backbone.img_tokenizer, 'img_size', None),
+            need_depth2img, any(size is not None for size in compat),
+            self.backbone.modalities)
 
     def _decode(self, enc: PiMAEEncoderOutput) -> PiMAEDecoderOutput:
         masks = enc.masks
+        center = None if enc.groups is None else enc.groups.center
         return self.neck(enc.img_latent, enc.pts_latent, masks.img_ids_restore,
-                         enc.groups.center, masks.pts_ids_keep,
-                         masks.pts_ids_mask)
+                         center, masks.pts_ids_keep, masks.pts_ids_mask)
 
     def extract_feat(self,
                      inputs: dict,
@@ -120,15 +112,17 @@ class PiMAE(BaseModel):
             ``[cls, all image tokens, all point tokens]``: ``cls_feat``
             (B, D), ``img_feats`` (B, L, D) in row-major patch order,
             ``pts_feats`` (B, G, D) in FPS order and the group ``centers``
-            (B, G, 3).
+            (B, G, 3); only those the model has (no ``cls_feat`` with a
+            shared encoder of 0 layers).
         """
         points, imgs, _, _ = self._unpack(inputs, data_samples, False)
         enc = self.backbone(points, imgs, mask=False)
-        return dict(
+        feats = dict(
             cls_feat=enc.cls_latent,
             img_feats=enc.img_latent,
             pts_feats=enc.pts_latent,
-            centers=enc.groups.center)
+            centers=None if enc.groups is None else enc.groups.center)
+        return {key: feat for key, feat in feats.items() if feat is not None}
 
     def loss(self, inputs: dict,
              data_samples: SampleList) -> Dict[str, Tensor]:
@@ -143,27 +137,32 @@ class PiMAE(BaseModel):
             ``loss_img`` (masked-patch MSE), ``loss_cross`` (feature MSE),
             each already weighted, and ``mask_overlap`` (no gradient, logged
             only: the fraction of patches holding a masked point centre that
-            are masked in the image).
+            are masked in the image); only those of the model's heads
+            (``mask_overlap`` with both modalities).
         """
         points, imgs, depth2img, native_scale = self._unpack(
-            inputs, data_samples, True)
+            inputs, data_samples, self.backbone.paired)
         enc = self.backbone(points, imgs, depth2img, native_scale)
-        dec = self._decode(enc)
-        masked = enc.groups.select(enc.masks.pts_ids_mask)
-        return dict(
-            loss_pts=self.pts_head.loss(
-                self.pts_head(dec.pts_feat), masked.relative_xyz()),
-            loss_img=self.img_head.loss(dec.img_pred, imgs,
-                                        enc.masks.img_mask),
-            loss_cross=self.cross_head.loss(
+        dec, masks, losses = self._decode(enc), enc.masks, dict()
+        if self.pts_head is not None:
+            masked = enc.groups.select(masks.pts_ids_mask)
+            losses['loss_pts'] = self.pts_head.loss(
+                self.pts_head(dec.pts_feat), masked.relative_xyz())
+        if self.img_head is not None:
+            losses['loss_img'] = self.img_head.loss(dec.img_pred, imgs,
+                                                    masks.img_mask)
+        if self.cross_head is not None:
+            losses['loss_cross'] = self.cross_head.loss(
                 dec.pts_feat,
                 dec.img_feat,
                 masked.absolute_xyz(),
                 depth2img,
                 self.backbone.img_tokenizer.grid_size,
                 tuple(imgs.shape[-2:]),
-                native_scale=native_scale),
-            mask_overlap=enc.masks.mask_overlap.detach())
+                native_scale=native_scale)
+        if masks.mask_overlap is not None:
+            losses['mask_overlap'] = masks.mask_overlap.detach()
+        return losses
 
     def predict(self,
                 inputs: dict,
@@ -171,6 +170,7 @@ class PiMAE(BaseModel):
         """Masked reconstructions for visualisation.
 
         ``depth2img`` is needed only by the aligned image masking modes.
+        Only for models with both modalities (the pictures pair them).
 
         Args:
             inputs (dict): ``points`` and ``imgs``, see the class docstring.
@@ -183,6 +183,11 @@ class PiMAE(BaseModel):
             the network's normalised input space, de-normalised per patch
             when ``norm_pix``; point coordinates absolute, depth frame).
         """
+        if not self.backbone.paired:
+            raise ValueError(
+                'PiMAE.predict draws paired reconstructions, but backbone.'
+                f'modalities={self.backbone.modalities!r}; train without '
+                'ReconstructionVisualizationHook')
         points, imgs, depth2img, native_scale = self._unpack(
             inputs, data_samples, self.backbone.masker.aligned)
         enc = self.backbone(points, imgs, depth2img, native_scale)
