@@ -79,3 +79,81 @@ def test_with_real_pipeline_batch(demo_root):
     assert abs(float(out['inputs']['imgs'].mean())) < 2.
     meta = out['data_samples'][1].metainfo
     assert np.asarray(meta['depth2img']).shape == (3, 3)
+
+
+def _line_batch():
+    # x positions 0, 1, 3, 7, 8 (cloud a) and reversed (cloud b), with a
+    # feature column = the point's index; by hand, FPS from index 0 keeps
+    # a: x 0, 8 (farthest), 3 (distances 3 / 1 / 1 to {0, 8})
+    # b: x 8, 0, 3 -> indices 0, 4, 2 as well
+    xs = torch.tensor([0., 1., 3., 7., 8.])
+    cloud = torch.stack(
+        [xs, torch.zeros(5),
+         torch.zeros(5),
+         torch.arange(5.)], dim=1)
+    flipped = torch.stack(
+        [xs.flip(0), torch.zeros(5),
+         torch.zeros(5),
+         torch.arange(5.)], dim=1)
+    samples = [_sample(name='a'), _sample(name='b')]
+    samples[0]['inputs']['points'] = cloud
+    samples[1]['inputs']['points'] = flipped
+    return pseudo_collate(samples)
+
+
+@pytest.mark.parametrize('backend', ['auto', 'torch'])
+def test_device_fps_hand_computed(backend):
+    pre = MODELS.build(
+        dict(
+            type='PiMAEDataPreprocessor',
+            fps_num_points=3,
+            fps_backend=backend))
+    batch = _line_batch()
+    points = pre(batch)['inputs']['points']
+    assert points.shape == (2, 3, 4)
+    torch.testing.assert_close(points[0, :, 0], torch.tensor([0., 8., 3.]))
+    torch.testing.assert_close(points[1, :, 0], torch.tensor([8., 0., 3.]))
+    # whole rows are gathered (the feature column names the source row)
+    torch.testing.assert_close(points[:, :, 3],
+                               torch.tensor([[0., 4., 2.], [0., 4., 2.]]))
+
+
+def test_device_fps_errors():
+    with pytest.raises(ValueError, match='fps_num_points'):
+        PiMAEDataPreprocessor(fps_num_points=0)
+    with pytest.raises(ValueError, match='fps_backend'):
+        PiMAEDataPreprocessor(fps_num_points=8, fps_backend='cuda')
+    with pytest.raises(ValueError, match='5 points, fewer than '
+                       'fps_num_points=8'):
+        PiMAEDataPreprocessor(fps_num_points=8)(_line_batch())
+
+
+def test_device_fps_equals_worker_fps(demo_root):
+    # the same scenes through the pipeline with FPS in the worker and through
+    # the pipeline without it + FPS in the preprocessor: the same batch
+    from projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants \
+        import build_pipeline
+    worker = pretrain_pipeline(augment=False)
+
+    def batch(variant):
+        ds = DATASETS.build(
+            dict(
+                type='SUNRGBDPretrainDataset',
+                data_root=str(demo_root),
+                ann_file='sunrgbd_infos_train.pkl',
+                pipeline=build_pipeline(variant, worker)))
+        np.random.seed(11)
+        return pseudo_collate([ds[0], ds[1]])
+
+    worker_batch, device_batch = batch('worker-fps'), batch('device-fps')
+    assert [len(p) for p in device_batch['inputs']['points']] == [20000] * 2
+    ref = PiMAEDataPreprocessor(expected_img_shape=(256, 352))(worker_batch)
+    out = PiMAEDataPreprocessor(
+        expected_img_shape=(256, 352), fps_num_points=2048)(device_batch)
+    assert torch.equal(out['inputs']['points'], ref['inputs']['points'])
+    assert torch.equal(out['inputs']['imgs'], ref['inputs']['imgs'])
+    for got, want in zip(out['data_samples'], ref['data_samples']):
+        assert set(got.metainfo) == set(want.metainfo)
+        for key, value in want.metainfo.items():
+            np.testing.assert_array_equal(
+                np.asarray(got.metainfo[key]), np.asarray(value), err_msg=key)

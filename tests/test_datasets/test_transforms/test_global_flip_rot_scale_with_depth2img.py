@@ -71,6 +71,22 @@ def test_boxes_follow_points():
     assert dist.min(dim=0).values.max() < 1e-4
 
 
+def test_identity_leaves_points_and_depth2img_bit_equal():
+    # the released recipe's settings (no flip, angle 0, scale 1): the output
+    # is the input exactly, and the augmentation is still recorded
+    np.random.seed(5)
+    res = scene_results(seed=2)
+    points, depth2img = res['points'].tensor.clone(), res['depth2img'].copy()
+    out = GlobalFlipRotScaleWithDepth2Img(
+        flip_ratio=0., rot_range=[0., 0.], scale_range=[1., 1.])(res)
+    assert torch.equal(out['points'].tensor, points)
+    np.testing.assert_array_equal(out['depth2img'], depth2img)
+    assert out['pcd_rotation_angle'] == 0. and out['pcd_scale_factor'] == 1.
+    assert out['pcd_horizontal_flip'] is False
+    assert out['transformation_3d_flow'] == ['R', 'S']
+    assert torch.equal(out['pcd_rotation'], torch.eye(3))
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match='flip_ratio'):
         GlobalFlipRotScaleWithDepth2Img(flip_ratio=1.5)

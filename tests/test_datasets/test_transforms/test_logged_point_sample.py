@@ -55,3 +55,32 @@ def test_empty_cloud_raises():
 def test_invalid_num_points():
     with pytest.raises(ValueError, match='num_points'):
         LoggedPointSample(num_points=0)
+
+
+@pytest.mark.parametrize('num', [300, 1000])
+def test_same_draw_as_mmdet3d_point_sample(num):
+    # oracle: mmdet3d's PointSample (np.random.choice over range(N)) from the
+    # same random state gives the same points, and leaves the same state
+    ours, theirs = _results(num), _results(num)
+    ours['pts_semantic_mask'] = np.arange(num)
+    theirs['pts_semantic_mask'] = np.arange(num)
+    np.random.seed(7)
+    out = LoggedPointSample(num_points=300)(ours)
+    after_ours = np.random.rand()
+    np.random.seed(7)
+    ref = TRANSFORMS.build(dict(type='PointSample', num_points=300))(theirs)
+    after_theirs = np.random.rand()
+    assert torch.equal(out['points'].tensor, ref['points'].tensor)
+    np.testing.assert_array_equal(out['pts_semantic_mask'],
+                                  ref['pts_semantic_mask'])
+    assert after_ours == after_theirs
+
+
+def test_with_replacement_is_mmdet3d_draw():
+    np.random.seed(3)
+    out = LoggedPointSample(num_points=50, replace=True)(_results(40))
+    np.random.seed(3)
+    ref = TRANSFORMS.build(
+        dict(type='PointSample', num_points=50, replace=True))(
+            _results(40))
+    assert torch.equal(out['points'].tensor, ref['points'].tensor)

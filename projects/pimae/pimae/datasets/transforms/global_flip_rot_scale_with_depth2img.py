@@ -83,17 +83,21 @@ class GlobalFlipRotScaleWithDepth2Img(BaseTransform):
             matrix = matrix @ flip_x_matrix()
         matrix = scale_matrix(scale) @ matrix
 
-        points = results['points']
-        xyz = points.tensor[:, :3]
-        points.tensor[:, :3] = xyz @ torch.as_tensor(matrix.T, dtype=xyz.dtype)
+        # the identity (augmentation off, as in the released recipe) leaves
+        # the points and depth2img as they are, exactly, so it is skipped
+        if not np.array_equal(matrix, np.eye(3)):
+            points = results['points']
+            xyz = points.tensor[:, :3]
+            points.tensor[:, :3] = xyz @ torch.as_tensor(
+                matrix.T, dtype=xyz.dtype)
+            results['depth2img'] = depth2img_after_point_transform(
+                results['depth2img'], matrix)
         boxes = results.get('gt_bboxes_3d')
         if boxes is not None:
             if flip:
                 boxes.flip('horizontal')
             boxes.rotate(angle)
             boxes.scale(scale)
-        results['depth2img'] = depth2img_after_point_transform(
-            results['depth2img'], matrix)
 
         flow = results.setdefault('transformation_3d_flow', [])
         if flip:

@@ -4,6 +4,7 @@ import logging
 from typing import Optional, Set, Tuple, Union
 
 import numpy as np
+import torch
 from mmengine.logging import print_log
 
 from mmdet3d.datasets.transforms import PointSample
@@ -56,20 +57,35 @@ class LoggedPointSample(PointSample):
         return_choices: bool = False
     ) -> Union[Tuple[BasePoints, np.ndarray], BasePoints]:
         """mmdet3d's sampling, except that a too small cloud keeps all its
-        points and repeats random ones (see the class docstring)."""
+        points and repeats random ones (see the class docstring).
+
+        The plain draw of ``num_samples`` of ``N >= num_samples`` points
+        gives exactly mmdet3d's result from the same random state: numpy's
+        ``RandomState.choice(range(N), k, replace=False)`` returns
+        ``RandomState.permutation(N)[:k]``, which is drawn here directly
+        (mmdet3d's call first converts the Python ``range`` to an array one
+        element at a time, 70% of its run time for 50000 points) and the
+        points are gathered with a torch index instead of a numpy one.
+        """
         num = len(points)
-        if replace or num >= num_samples:
+        if replace or (num >= num_samples and
+                       (isinstance(num_samples, float)
+                        or sample_range is not None)):
             return super()._points_random_sampling(points, num_samples,
                                                    sample_range, replace,
                                                    return_choices)
-        choices = np.concatenate([
-            np.arange(num),
-            np.random.choice(num, num_samples - num, replace=True)
-        ])
-        np.random.shuffle(choices)
+        if num >= num_samples:
+            choices = np.random.permutation(num)[:num_samples]
+        else:
+            choices = np.concatenate([
+                np.arange(num),
+                np.random.choice(num, num_samples - num, replace=True)
+            ])
+            np.random.shuffle(choices)
+        sampled = points[torch.from_numpy(choices)]
         if return_choices:
-            return points[choices], choices
-        return points[choices]
+            return sampled, choices
+        return sampled
 
     def transform(self, results: dict) -> dict:
         """Sample the points.

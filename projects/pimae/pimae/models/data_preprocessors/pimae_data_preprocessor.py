@@ -8,8 +8,9 @@ from torch import Tensor
 
 from mmdet3d.models.data_preprocessors import Det3DDataPreprocessor
 from mmdet3d.registry import MODELS
+from ...ops import furthest_point_sample, furthest_point_sample_numpy
 from ...utils.sample_naming import describe_sample
-from ..utils.pimae_structures import PiMAEInputs
+from ..utils.pimae_structures import MODALITIES, PiMAEInputs
 
 
 def _metainfo(data_samples: Optional[Sequence], index: int) -> dict:
@@ -134,30 +135,41 @@ def collect_native_scale(data_samples: Sequence, img_shape: Tuple[int, int],
     return torch.tensor(scales, dtype=torch.float32, device=device)
 
 
-def unpack_inputs(inputs: dict, data_samples: Optional[Sequence],
-                  img_size: Tuple[int, int], need_depth2img: bool,
-                  need_native_scale: bool) -> PiMAEInputs:
+def unpack_inputs(inputs: dict,
+                  data_samples: Optional[Sequence],
+                  img_size: Optional[Tuple[int, int]],
+                  need_depth2img: bool,
+                  need_native_scale: bool,
+                  modalities: Sequence[str] = MODALITIES) -> PiMAEInputs:
     """Turn a preprocessed batch into :class:`PiMAEInputs`.
 
     Args:
         inputs (dict): ``points`` (B, N, C) or B (N, C) tensors, stacked
-            here, and ``imgs`` (B, 3, H, W).
+            here, and ``imgs`` (B, 3, H, W); only those of ``modalities``
+            are read.
         data_samples (Sequence[Det3DDataSample], optional): The B samples.
-        img_size (tuple[int, int]): (H, W) of the network input.
+        img_size (tuple[int, int], optional): (H, W) of the network input;
+            None without images.
         need_depth2img (bool): Raise when ``depth2img`` is missing.
         need_native_scale (bool): Collect the native scales too (for the
             ``compat_norm_size`` options), when ``depth2img`` is present.
+        modalities (Sequence[str]): The model's modalities; with one only,
+            ``depth2img`` (which pairs them) is not read. Defaults to both.
 
     Returns:
-        PiMAEInputs: The batch.
+        PiMAEInputs: The batch; None for an absent modality.
     """
-    if not isinstance(inputs, dict) or not {'points', 'imgs'} <= set(inputs):
+    keys = [dict(points='points', images='imgs')[m] for m in modalities]
+    if not isinstance(inputs, dict) or not set(keys) <= set(inputs):
         got = sorted(inputs) if isinstance(inputs, dict) else type(inputs)
-        raise ValueError("PiMAE needs inputs = {'points': ..., 'imgs': ...}"
-                         f', got {got}')
-    points, imgs = inputs['points'], inputs['imgs']
+        wanted = ', '.join(f"'{key}': ..." for key in keys)
+        raise ValueError(f'PiMAE needs inputs = {{{wanted}}}, got {got}')
+    points, imgs = (inputs[key] if key in keys else None
+                    for key in ('points', 'imgs'))
     if isinstance(points, (list, tuple)):
         points = stack_points(points, data_samples)
+    if points is None or imgs is None:
+        return PiMAEInputs(points, imgs)
     if len(points) != len(imgs):
         raise ValueError(f'{len(points)} point clouds but {len(imgs)} '
                          'images in the batch')
@@ -184,8 +196,18 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
     ``expected_img_shape`` set, images of another size are rejected the same
     way.
 
+    With ``fps_num_points`` set, the furthest point sampling runs here, on
+    the model's device and batched, instead of in the data workers (as the
+    original PiMAE does in its training step): the pipeline then ends with
+    the 20000 randomly sampled points (no ``FurthestPointSample``), and each
+    cloud is reduced to its ``fps_num_points`` FPS points, in FPS order,
+    start index 0, i.e. the points ``FurthestPointSample`` would have kept
+    (the same indices on CPU, where the same FPS runs; see
+    ``fps_backend``). The data workers then spend no time on FPS.
+
     The output is ``{'inputs': {'points': Tensor (B, N, C), 'imgs': Tensor
-    (B, 3, H, W) float}, 'data_samples': list[Det3DDataSample]}``.
+    (B, 3, H, W) float}, 'data_samples': list[Det3DDataSample]}``, with
+    N = ``fps_num_points`` when it is set.
 
     Args:
         mean (Sequence[Number]): Pixel mean of the R, G, B channels.
@@ -197,6 +219,15 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
         expected_img_shape (Sequence[int], optional): Required ``(H, W)`` of
             every image, e.g. (256, 352); None accepts any equal sizes.
             Defaults to None.
+        fps_num_points (int, optional): Furthest-point-sample every cloud
+            to this many points here (e.g. 2048); None keeps the points of
+            the pipeline. Defaults to None.
+        fps_backend (str): FPS implementation with ``fps_num_points``:
+            'auto' runs mmcv's CUDA kernel on CUDA tensors and, on CPU, the
+            data workers' FPS (``furthest_point_sample_numpy``: quickfps
+            when installed, else the torch loop); 'torch' runs the pure
+            torch loop on any device (strict lowest-index rule on exact
+            ties). Defaults to 'auto'.
         **kwargs: Other arguments of ``Det3DDataPreprocessor``.
     """
 
@@ -205,10 +236,22 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
                  std: Sequence[Number] = (58.395, 57.12, 57.375),
                  bgr_to_rgb: bool = True,
                  expected_img_shape: Optional[Sequence[int]] = None,
+                 fps_num_points: Optional[int] = None,
+                 fps_backend: str = 'auto',
                  **kwargs) -> None:
         super().__init__(mean=mean, std=std, bgr_to_rgb=bgr_to_rgb, **kwargs)
         self.expected_img_shape = None if expected_img_shape is None else \
             tuple(int(s) for s in expected_img_shape)
+        if fps_num_points is not None and (
+                isinstance(fps_num_points, bool)
+                or not isinstance(fps_num_points, int) or fps_num_points < 1):
+            raise ValueError('PiMAEDataPreprocessor: fps_num_points must be '
+                             f'a positive int or None, got {fps_num_points!r}')
+        if fps_backend not in ('auto', 'torch'):
+            raise ValueError("PiMAEDataPreprocessor: fps_backend must be "
+                             f"'auto' or 'torch', got {fps_backend!r}")
+        self.fps_num_points = fps_num_points
+        self.fps_backend = fps_backend
 
     def _check_img_shapes(self, data: dict) -> None:
         """Reject images that are not of ``expected_img_shape``."""
@@ -240,6 +283,34 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
         result = super().simple_process(data, training)
         points = result['inputs'].get('points')
         if isinstance(points, (list, tuple)):
-            result['inputs']['points'] = stack_points(
-                points, result.get('data_samples'))
+            points = stack_points(points, result.get('data_samples'))
+        if points is not None and self.fps_num_points is not None:
+            points = self._furthest_point_sample(points)
+        if points is not None:
+            result['inputs']['points'] = points
         return result
+
+    def _furthest_point_sample(self, points: Tensor) -> Tensor:
+        """Keep the ``fps_num_points`` FPS points of every cloud.
+
+        Args:
+            points (Tensor): (B, N, C) clouds, xyz in the first 3 channels.
+
+        Returns:
+            Tensor: (B, fps_num_points, C), rows in FPS order.
+        """
+        num = points.shape[1]
+        if num < self.fps_num_points:
+            raise ValueError(
+                f'PiMAEDataPreprocessor: the clouds have {num} points, fewer '
+                f'than fps_num_points={self.fps_num_points}; sample at least '
+                'that many in the pipeline (LoggedPointSample)')
+        xyz = points[..., :3]
+        if points.device.type == 'cpu' and self.fps_backend == 'auto':
+            indices = torch.from_numpy(
+                furthest_point_sample_numpy(xyz.numpy(), self.fps_num_points))
+        else:
+            indices = furthest_point_sample(
+                xyz, self.fps_num_points, backend=self.fps_backend)
+        return points.gather(
+            1, indices.unsqueeze(-1).expand(-1, -1, points.shape[-1]))

@@ -1,0 +1,60 @@
+"""build_pipeline: the pre-training pipeline variants of the benchmarks and
+the device-FPS config."""
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmdet3d.registry import DATASETS
+from projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants \
+    import build_pipeline
+from ..conftest import pretrain_pipeline
+
+
+def _types(pipeline):
+    return [t['type'] for t in pipeline]
+
+
+def test_variants_of_the_config_pipeline():
+    base = Config.fromfile(
+        'configs/_base_/datasets/sunrgbd_pretrain.py').train_pipeline
+    types = _types(base)
+    assert _types(build_pipeline('worker-fps', base)) == types
+    device = build_pipeline('device-fps', base)
+    assert _types(device) == [t for t in types if t != 'FurthestPointSample']
+    sampling = build_pipeline('mmdet3d-sampling', base)
+    index = types.index('LoggedPointSample')
+    assert sampling[index] == dict(type='PointSample', num_points=20000)
+    assert _types(base) == types  # the input is not modified
+    # the device-FPS config trains on the device-fps variant
+    cfg = Config.fromfile(
+        'configs/pimae/pimae_8xb16-accum2-400e_sunrgbd_device-fps.py')
+    assert cfg.train_dataloader.dataset.pipeline == device
+    assert cfg.model.data_preprocessor.fps_num_points == 2048
+
+
+def test_bad_variant_or_pipeline():
+    with pytest.raises(ValueError, match="unknown pipeline variant 'gpu'"):
+        build_pipeline('gpu', pretrain_pipeline())
+    no_fps = build_pipeline('device-fps', pretrain_pipeline())
+    with pytest.raises(ValueError, match='exactly one FurthestPointSample'):
+        build_pipeline('device-fps', no_fps)
+
+
+def test_mmdet3d_sampling_gives_the_same_sample(demo_root):
+    # the benchmark baseline samples the same points from the same state
+    def sample(variant):
+        ds = DATASETS.build(
+            dict(
+                type='SUNRGBDPretrainDataset',
+                data_root=str(demo_root),
+                ann_file='sunrgbd_infos_train.pkl',
+                pipeline=build_pipeline(variant,
+                                        pretrain_pipeline(augment=False))))
+        np.random.seed(2)
+        return ds[0]
+
+    ours, baseline = sample('worker-fps'), sample('mmdet3d-sampling')
+    assert torch.equal(ours['inputs']['points'],
+                       baseline['inputs']['points'])
+    assert torch.equal(ours['inputs']['img'], baseline['inputs']['img'])
