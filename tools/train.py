@@ -32,6 +32,19 @@ def parse_args() -> argparse.Namespace:
         default=False,
         help='enable automatic-mixed-precision training')
     parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='default',
+        choices=[
+            'default', 'reduce-overhead', 'max-autotune',
+            'max-autotune-no-cudagraphs'
+        ],
+        help='torch.compile the transformer layers of the model in place '
+        '(checkpoint keys unchanged), optionally with a torch.compile mode; '
+        "MMEngine's `compile=True` compiles the whole train_step and fails "
+        'on this stack (see projects/pimae/pimae/models/layers/'
+        'compile_layers.py)')
+    parser.add_argument(
         '--sync_bn',
         choices=['none', 'torch', 'mmcv'],
         default='none',
@@ -180,6 +193,18 @@ def main() -> None:
         runner = RUNNERS.build(cfg)
     if gloo_message:
         runner.logger.info(gloo_message)
+    if args.compile is not None:
+        from projects.pimae.pimae.models.layers import \
+            compile_transformer_layers
+        options = {} if args.compile == 'default' else dict(
+            mode=args.compile)
+        count = compile_transformer_layers(runner.model, **options)
+        if count == 0:
+            sys.exit(f'--compile: {type(runner.model).__name__} has no '
+                     'transformer layers to compile')
+        runner.logger.info(f'--compile: {count} transformer layers compiled '
+                           f'(mode {args.compile}); the first iterations '
+                           'are slow')
     runner.train()
 
 

@@ -159,6 +159,20 @@ def test_split_by_mask():
     torch.testing.assert_close(masked, torch.tensor([[0, 2], [2, 3]]))
 
 
+def test_split_by_mask_with_a_known_count():
+    """The masker passes its count, so nothing is read from the device; the
+    result is the one read from the mask, and a wrong count is caught."""
+    mask = torch.tensor([[True, False, True, False],
+                         [False, False, True, True]])
+    keep, masked = split_by_mask(mask, 2)
+    torch.testing.assert_close(keep, torch.tensor([[1, 3], [0, 1]]))
+    torch.testing.assert_close(masked, torch.tensor([[0, 2], [2, 3]]))
+    with pytest.raises(RuntimeError, match='exactly 1 tokens'):
+        split_by_mask(mask, 1)
+    with pytest.raises(ValueError, match=r'num_masked must be in \[0, 4\]'):
+        split_by_mask(mask, 5)
+
+
 def test_errors():
     with pytest.raises(ValueError, match='image_mask_type'):
         CrossModalMasker(image_mask_type='aligned')

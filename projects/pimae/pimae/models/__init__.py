@@ -2,6 +2,7 @@
 """PiMAE and 3DETR models; importing registers them into mmdet3d's
 ``MODELS``, ``TASK_UTILS`` and ``WEIGHT_INITIALIZERS`` registries."""
 from .backbones import *  # noqa: F401,F403
+from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .dense_heads import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403

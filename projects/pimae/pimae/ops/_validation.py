@@ -45,7 +45,9 @@ def check_cloud(op: str,
         channels (int, optional): Required size of the last dimension,
             or None to accept any C >= 1. Defaults to 3.
         check_finite (bool): Whether to reject NaN / Inf values, with one
-            ``torch.isfinite(...).all()`` reduction. Defaults to False.
+            ``torch.isfinite(...).all()`` reduction: a ``ValueError`` for a
+            CPU tensor, a device-side assert (no host sync) for a CUDA
+            tensor. Defaults to False.
 
     Returns:
         tuple[int, int, int]: B, N and C.
@@ -67,9 +69,14 @@ def check_cloud(op: str,
     if not cloud.is_floating_point():
         raise ValueError(f'{op}: `{name}` must be a floating point tensor, '
                          f'got dtype {cloud.dtype}')
-    if check_finite and not bool(torch.isfinite(cloud).all()):
-        raise ValueError(f'{op}: `{name}` of shape {shape} contains NaN or '
-                         f'Inf coordinates')
+    if check_finite:
+        message = f'{op}: `{name}` of shape {shape} contains NaN or Inf ' \
+            'coordinates'
+        finite = torch.isfinite(cloud).all()
+        if cloud.is_cuda:  # checked on the device: no host sync per call
+            torch._assert_async(finite, message)
+        elif not bool(finite):
+            raise ValueError(message)
     return shape
 
 

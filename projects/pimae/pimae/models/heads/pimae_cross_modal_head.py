@@ -119,9 +119,11 @@ class PiMAECrossModalHead(BaseModule):
                 otherwise. Defaults to None.
 
         Returns:
-            Tensor: (B, M, S, feat_channels) targets without gradient.
-            Points projecting outside the image get (near) zero targets, as
-            ``grid_sample`` pads with zeros (the original's behaviour).
+            Tensor: (B, M, S, feat_channels) targets without gradient, at
+            least float32 (half-precision features under autocast are
+            sampled and returned in float32). Points projecting outside the
+            image get (near) zero targets, as ``grid_sample`` pads with zeros
+            (the original's behaviour).
         """
         if img_feat.size(-1) != self.feat_channels:
             raise ValueError(
@@ -135,8 +137,12 @@ class PiMAECrossModalHead(BaseModule):
         batch_size, num_masked, group_size = points.shape[:3]
         uv, _ = project_points(
             points.reshape(batch_size, -1, 3).detach(), depth2img)
+        feat = img_feat.detach()
+        if feat.dtype in (torch.float16, torch.bfloat16):
+            # keep the bilinear mix of half-precision features in float32
+            feat = feat.float()
         target = sample_patch_tokens(
-            img_feat.detach(),
+            feat,
             grid_size,
             uv,
             img_shape,

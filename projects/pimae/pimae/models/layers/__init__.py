@@ -1,4 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+from .compile_layers import compile_transformer_layers
 from .detr_style_encoder import DETRStyleEncoder
 from .detr_style_encoder_layer import DETRStyleEncoderLayer
 from .fourier_point_embedding import FourierPointEmbedding
@@ -10,5 +11,5 @@ from .vit_layers import build_vit_layers
 __all__ = [
     'DETRStyleEncoderLayer', 'DETRStyleEncoder', 'build_vit_layers',
     'FourierPointEmbedding', 'PointNetSetAbstraction', 'ThreeDETRDecoder',
-    'ThreeDETRDecoderLayer'
+    'ThreeDETRDecoderLayer', 'compile_transformer_layers'
 ]

@@ -11,17 +11,33 @@ from torch import Tensor
 from ...geometry import pixel_to_patch_index, points_in_image, project_points
 
 
-def split_by_mask(mask: Tensor) -> Tuple[Tensor, Tensor]:
+def split_by_mask(mask: Tensor,
+                  num_masked: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """Indices of the kept and of the masked tokens, each ascending.
 
     Args:
         mask (Tensor): (B, N) bool, True = masked; every row must hold the
             same number of True entries.
+        num_masked (int, optional): That number M, when the caller knows it
+            (the masker does). Then nothing is read back from the device: a
+            wrong count stops at a device-side assertion instead of a host
+            synchronisation. None reads it from the first row, a host-device
+            synchronisation on a GPU. Defaults to None.
 
     Returns:
         tuple[Tensor, Tensor]: ids_keep (B, N - M) and ids_mask (B, M), int64.
     """
-    num_keep = mask.size(1) - int(mask[0].sum())
+    if num_masked is None:
+        num_masked = int(mask[0].sum())
+    elif not 0 <= num_masked <= mask.size(1):
+        raise ValueError(
+            f'num_masked must be in [0, {mask.size(1)}] for a mask of shape '
+            f'{tuple(mask.shape)}, got {num_masked}')
+    else:
+        torch._assert_async((mask.sum(dim=1) == num_masked).all(),
+                            f'split_by_mask: a row does not mask exactly '
+                            f'{num_masked} tokens')
+    num_keep = mask.size(1) - num_masked
     order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)
     return order[:, :num_keep], order[:, num_keep:]
 
@@ -319,7 +335,8 @@ class CrossModalMasker(BaseModule):
         if img_shape is None:
             img_shape = (grid_h * patch_size, grid_w * patch_size)
         pts_mask = self.mask_points(center)
-        pts_ids_keep, pts_ids_mask = split_by_mask(pts_mask)
+        pts_ids_keep, pts_ids_mask = split_by_mask(
+            pts_mask, self.num_masked_groups(center.size(1)))
         flags = None
         if depth2img is not None:
             flags = self.flag_patches(center, pts_mask, depth2img, img_shape,
