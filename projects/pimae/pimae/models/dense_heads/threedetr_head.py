@@ -603,7 +603,7 @@ class ThreeDETRHead(Base3DDenseHead):
             loss_cls=self.loss_cls(
                 cls_logits,
                 cls_target.flatten(),
-                avg_factor=class_weight[cls_target].sum().item()))
+                avg_factor=class_weight[cls_target].sum()))
         mask = matched.flatten()
         box_mask = mask.unsqueeze(-1).expand(-1, 3)
         losses['loss_center'] = self.loss_center(
