@@ -15,6 +15,11 @@ in the same run.
    share of the time, FPS included. Baseline in the same run: the same
    pipeline with FPS replaced by random sampling to 2048 (what FPS costs)
    and, where torch_quickfps is installed, FPS on its pure torch backend.
+3. Variants (:func:`pipeline_variants`): the project's pipeline variants
+   of ``--config``'s ``train_pipeline`` (default: the pre-training dataset
+   base, ``configs/_base_/datasets/sunrgbd_pretrain.py``), e.g. FPS in the
+   worker or left to the data preprocessor on the device, against the
+   baseline pipeline: samples/s of each and the ratio.
 
 Times are wall-clock medians over ``--repeats`` passes after a warm-up. The
 pipeline runs single-threaded (``OMP_NUM_THREADS=1``,
@@ -26,6 +31,7 @@ Example:
     python tools/benchmarks/benchmark_data.py --num-scenes 100 --workers 2
 """
 import argparse
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -33,10 +39,10 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
-# as mmengine / PyTorch set up data-loader workers (before numpy loads BLAS)
-os.environ.setdefault('OMP_NUM_THREADS', '1')
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+DATA_CONFIG = osp.join(ROOT, 'configs/_base_/datasets/sunrgbd_pretrain.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,20 +68,27 @@ def parse_args() -> argparse.Namespace:
         '--out-dir',
         default=None,
         help='where to generate (default: a temp folder)')
+    parser.add_argument(
+        '--config',
+        default=DATA_CONFIG,
+        help='config whose pipelines are compared with today\'s')
     return parser.parse_args()
 
 
 if __name__ == '__main__':
     parse_args()  # --help, usage errors: before the heavy imports
+    # as mmengine / PyTorch set up data-loader workers (before numpy loads
+    # BLAS)
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
 
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.registry import (DefaultScope,  # noqa: E402
+                               init_default_scope)
 
 from mmdet3d.registry import DATASETS  # noqa: E402
 from projects.pimae.pimae import \
@@ -121,21 +134,36 @@ class TimedTransform:
 
 
 def bench_generation(out_dir: str,
-                     args: argparse.Namespace) -> Tuple[float, float]:
-    """Generate the scenes with 1 and ``--workers`` processes.
+                     num_scenes: int,
+                     width: int = 730,
+                     height: int = 530,
+                     workers: int = 2) -> Tuple[float, float]:
+    """Generate ``num_scenes`` scenes with 1 and ``workers`` processes (the
+    second run overwrites the first's identical files).
 
     Returns:
-        tuple[float, float]: Seconds per scene for 1 and for ``--workers``
+        tuple[float, float]: Seconds per scene for 1 and for ``workers``
         processes.
     """
-    cfg = synthetic_sunrgbd.SceneConfig(width=args.width, height=args.height)
+    cfg = synthetic_sunrgbd.SceneConfig(width=width, height=height)
     times = []
-    for workers in (1, args.workers):
+    for num_workers in (1, workers):
         start = time.perf_counter()
         synthetic_sunrgbd.generate_dataset(
-            out_dir, args.num_scenes, seed=0, cfg=cfg, workers=workers)
-        times.append((time.perf_counter() - start) / args.num_scenes)
+            out_dir, num_scenes, seed=0, cfg=cfg, workers=num_workers)
+        times.append((time.perf_counter() - start) / num_scenes)
     return times[0], times[1]
+
+
+@contextlib.contextmanager
+def torch_threads(num_threads: int) -> Iterator[None]:
+    """Run the body with ``num_threads`` torch CPU threads, then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def bench_pipeline(data_root: str, pipeline: list,
@@ -146,12 +174,13 @@ def bench_pipeline(data_root: str, pipeline: list,
         tuple: Median seconds per sample, mean seconds per sample of each
         transform (keyed by class name), number of samples per pass.
     """
-    dataset = DATASETS.build(
-        dict(
-            type='SUNRGBDPretrainDataset',
-            data_root=data_root,
-            ann_file='sunrgbd_infos_train.pkl',
-            pipeline=copy.deepcopy(pipeline)))
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        dataset = DATASETS.build(
+            dict(
+                type='SUNRGBDPretrainDataset',
+                data_root=data_root,
+                ann_file='sunrgbd_infos_train.pkl',
+                pipeline=copy.deepcopy(pipeline)))
     record: Dict[str, List[float]] = defaultdict(list)
     dataset.pipeline.transforms = [
         TimedTransform(t, record) for t in dataset.pipeline.transforms
@@ -171,13 +200,126 @@ def bench_pipeline(data_root: str, pipeline: list,
     return float(np.median(per_pass)), per_transform, len(dataset)
 
 
+def transform_types(pipeline: list) -> List[str]:
+    return [t['type'] for t in pipeline]
+
+
+def config_pipelines(config: str = DATA_CONFIG) -> Dict[str, list]:
+    """Pipelines of ``config`` that differ from today's.
+
+    Every top-level variable of the config whose name ends in ``pipeline``
+    (but does not start with ``test`` or ``val``) and that holds a list of
+    transform dicts is a pipeline; those whose sequence of transform types
+    equals :data:`PIPELINE`'s are today's pipeline (possibly with other
+    augmentation settings) and left out.
+
+    Args:
+        config (str): Path of the config (a dataset base or a full config).
+
+    Returns:
+        dict[str, list]: Variable name -> pipeline, in the config's order.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    today = transform_types(PIPELINE)
+    found = {}
+    for key, value in cfg.items():
+        if not key.endswith('pipeline') or key.startswith(('test', 'val')):
+            continue
+        if not isinstance(value, list):
+            continue
+        if not all(isinstance(t, dict) and 'type' in t for t in value):
+            continue
+        if transform_types(value) != today:
+            found[key] = copy.deepcopy(list(value))
+    return found
+
+
+def pipeline_variants(config: str = DATA_CONFIG
+                      ) -> Tuple[str, list, Dict[str, list]]:
+    """The baseline pipeline and the variants to compare with it.
+
+    Where the project defines pipeline variants
+    (``projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants.
+    build_pipeline``), they are derived from ``train_pipeline`` of
+    ``config``: the baseline is ``'mmdet3d-sampling'`` (the sampling code the
+    pipeline ran before), the variants are the others (``'worker-fps'``:
+    the config's pipeline; ``'device-fps'``: without FPS in the worker, the
+    data preprocessor samples on the device). Otherwise the baseline is
+    today's :data:`PIPELINE` and the variants are
+    :func:`config_pipelines` of ``config``.
+
+    Args:
+        config (str): Path of the config.
+
+    Returns:
+        tuple: Name of the baseline, its pipeline, and variant name ->
+        pipeline.
+    """
+    try:
+        from projects.pimae.pimae.datasets.transforms import \
+            pretrain_pipeline_variants as variants
+    except ImportError:
+        variants = None
+    names = getattr(variants, 'PIPELINE_VARIANTS', ())
+    if 'mmdet3d-sampling' in names:
+        from mmengine.config import Config
+        base = Config.fromfile(config).train_pipeline
+        return ('mmdet3d-sampling',
+                variants.build_pipeline('mmdet3d-sampling', base), {
+                    name: variants.build_pipeline(name, base)
+                    for name in names if name != 'mmdet3d-sampling'
+                })
+    return 'today', PIPELINE, config_pipelines(config)
+
+
+def measure_pipelines(data_root: str,
+                      repeats: int,
+                      config: Optional[str] = DATA_CONFIG
+                      ) -> Dict[str, Dict[str, object]]:
+    """Samples/s of one data-loader worker: the baseline pipeline and the
+    variants of ``config`` (:func:`pipeline_variants`), single-threaded as
+    in a worker.
+
+    Args:
+        data_root (str): Dataset root with ``sunrgbd_infos_train.pkl``.
+        repeats (int): Timed passes over the train split per pipeline.
+        config (str, optional): Config whose pipelines are compared; None
+            for today's pipeline only.
+
+    Returns:
+        dict[str, dict]: ``'baseline'`` and each variant's name -> dict of
+        ``name``, ``samples_per_s``, ``fps_in_worker`` (whether the
+        pipeline runs FurthestPointSample), ``transforms`` (types) and
+        ``num_samples``.
+    """
+    if config is None:
+        base_name, base, pipelines = 'today', PIPELINE, {}
+    else:
+        base_name, base, pipelines = pipeline_variants(config)
+    pipelines = {'baseline': base, **pipelines}
+    results = {}
+    with torch_threads(1):
+        for name, pipeline in pipelines.items():
+            seconds, _, num = bench_pipeline(data_root, pipeline, repeats)
+            types = transform_types(pipeline)
+            results[name] = dict(
+                name=base_name if name == 'baseline' else name,
+                samples_per_s=1 / seconds,
+                fps_in_worker='FurthestPointSample' in types,
+                transforms=types,
+                num_samples=num)
+    return results
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
     init_default_scope('mmdet3d')
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = args.out_dir or tmp
-        one, many = bench_generation(out_dir, args)
+        one, many = bench_generation(out_dir, args.num_scenes, args.width,
+                                     args.height, args.workers)
         print(f'generation of {args.num_scenes} scenes at {args.width}x'
               f'{args.height}:')
         print(f'  1 process : {1 / one:6.2f} scenes/s, 100 scenes in '
@@ -215,6 +357,19 @@ def main() -> None:
         else:
             print('  torch_quickfps not installed: FPS ran on the pure torch '
                   'backend')
+        results = measure_pipelines(out_dir, args.repeats, args.config)
+        base = results.pop('baseline')
+        print(f'\nbaseline pipeline {base["name"]}: '
+              f'{base["samples_per_s"]:6.2f} samples/s')
+        if not results:
+            print(f'no pipeline of {args.config} differs from today\'s')
+        for name, result in results.items():
+            where = 'in the worker' if result['fps_in_worker'] else \
+                'not in the worker'
+            print(f'variant {name} (FPS {where}): '
+                  f'{result["samples_per_s"]:6.2f} samples/s; variant / '
+                  f'baseline = '
+                  f'{result["samples_per_s"] / base["samples_per_s"]:.2f}')
 
 
 if __name__ == '__main__':

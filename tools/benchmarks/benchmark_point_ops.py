@@ -32,7 +32,7 @@ import argparse
 import os.path as osp
 import sys
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,7 +70,18 @@ from projects.pimae.pimae import ops  # noqa: E402
 from projects.pimae.pimae.ops._mmcv_backend import \
     mmcv_cuda_ops_available  # noqa: E402
 
-Row = Tuple[str, str, Optional[float], str, Optional[float], str]
+#: PiMAE's sizes: one 20000-point scene sampled to 2048 (a data worker);
+#: 8 clouds of 2048 points, 128 group centres of 32 neighbours; Chamfer over
+#: 8 * 76 masked patches of 32 vs 32 points.
+SIZES = dict(
+    scene_points=20000,
+    scene_samples=2048,
+    batch=8,
+    cloud_points=2048,
+    centres=128,
+    k=32,
+    patches=8 * 76,
+    group=32)
 
 
 def synchronize(device: str) -> None:
@@ -145,87 +156,163 @@ def fwd_bwd(loss_fn, src: torch.Tensor, dst: torch.Tensor):
     return run
 
 
-def cpu_rows(args, generator) -> List[Row]:
-    repeats = args.repeats
-    rows: List[Row] = []
-    scene = (torch.rand((20000, 3), generator=generator) * 6).numpy()
-    clouds = torch.rand((8, 2048, 3), generator=generator) * 6
+def row(key: str,
+        case: str,
+        unit: str,
+        baseline_name: str,
+        baseline: Optional[float],
+        candidate_name: str,
+        candidate: Optional[float],
+        note: str = '') -> Dict[str, object]:
+    """One case: the pure path (baseline) and the fast path (candidate)."""
+    return dict(
+        key=key,
+        case=case,
+        unit=unit,
+        baseline_name=baseline_name,
+        baseline=baseline,
+        candidate_name=candidate_name,
+        candidate=candidate,
+        note=note)
+
+
+def cpu_rows(repeats: int, generator: torch.Generator,
+             sizes: Dict[str, int]) -> List[Dict[str, object]]:
+    """Fast CPU paths vs pure torch: quickfps (FPS), topk (KNN), cdist
+    (Chamfer)."""
+    scene_n, scene_m = sizes['scene_points'], sizes['scene_samples']
+    batch, cloud_n = sizes['batch'], sizes['cloud_points']
+    centres_m, k = sizes['centres'], sizes['k']
+    rows = []
+    scene = (torch.rand((scene_n, 3), generator=generator) * 6).numpy()
+    clouds = torch.rand((batch, cloud_n, 3), generator=generator) * 6
     quick = ops.quickfps_available()
+    missing = '' if quick else 'torch_quickfps not installed'
 
     def fps_numpy(points, num, backend):
         return lambda: ops.furthest_point_sample_numpy(points, num, backend)
 
-    loop = time_ms(fps_numpy(scene, 2048, 'torch'), 'cpu', repeats)
-    fast = time_ms(fps_numpy(scene, 2048, 'quickfps'), 'cpu',
-                   repeats) if quick else None
-    rows.append(('FPS 20000->2048, B=1', 'torch loop', loop, 'quickfps', fast,
-                 '' if quick else 'torch_quickfps not installed'))
-    loop = time_ms(lambda: ops.furthest_point_sample(clouds, 128), 'cpu',
-                   repeats)
-    fast = time_ms(fps_numpy(clouds.numpy(), 128, 'quickfps'), 'cpu',
+    loop = time_ms(fps_numpy(scene, scene_m, 'torch'), 'cpu', repeats)
+    fast = time_ms(fps_numpy(scene, scene_m, 'quickfps'), 'cpu',
                    repeats) if quick else None
     rows.append(
-        ('FPS 2048->128, B=8', 'torch loop', loop, 'quickfps', fast, ''))
-    centres = clouds[:, :128]
-    rows.append(('KNN 128x32 of 2048, B=8', 'full sort',
-                 time_ms(lambda: knn_full_sort(32, clouds, centres), 'cpu',
-                         repeats), 'knn (topk)',
-                 time_ms(lambda: ops.knn(32, clouds, centres), 'cpu',
-                         repeats), ''))
-    rows.extend(chamfer_rows(args, generator, 'cpu'))
+        row('fps_scene', f'FPS {scene_n}->{scene_m}, B=1', 'ms',
+            'torch loop', loop, 'quickfps', fast, missing))
+    loop = time_ms(lambda: ops.furthest_point_sample(clouds, centres_m),
+                   'cpu', repeats)
+    fast = time_ms(fps_numpy(clouds.numpy(), centres_m, 'quickfps'), 'cpu',
+                   repeats) if quick else None
+    rows.append(
+        row('fps_groups', f'FPS {cloud_n}->{centres_m}, B={batch}', 'ms',
+            'torch loop', loop, 'quickfps', fast, missing))
+    centres = clouds[:, :centres_m]
+    rows.append(
+        row('knn', f'KNN {centres_m}x{k} of {cloud_n}, B={batch}', 'ms',
+            'full sort',
+            time_ms(lambda: knn_full_sort(k, clouds, centres), 'cpu',
+                    repeats), 'knn (topk)',
+            time_ms(lambda: ops.knn(k, clouds, centres), 'cpu', repeats)))
+    rows.extend(chamfer_rows(repeats, generator, sizes, 'cpu'))
     return rows
 
 
-def chamfer_rows(args, generator, device: str) -> List[Row]:
-    src = (torch.rand((8 * 76, 32, 3), generator=generator) * 0.2).to(device)
-    dst = (torch.rand((8 * 76, 32, 3), generator=generator) * 0.2).to(device)
+def chamfer_rows(repeats: int, generator: torch.Generator,
+                 sizes: Dict[str, int],
+                 device: str) -> List[Dict[str, object]]:
+    shape = (sizes['patches'], sizes['group'], 3)
+    src = (torch.rand(shape, generator=generator) * 0.2).to(device)
+    dst = (torch.rand(shape, generator=generator) * 0.2).to(device)
     base = fwd_bwd(chamfer_broadcast, src, dst)
     ours = fwd_bwd(chamfer_ops, src, dst)
-    case = 'Chamfer-L2 fwd+bwd, 608x(32 vs 32)'
-    return [(case + ' [ms]', 'broadcast', time_ms(base, device, args.repeats),
-             'chamfer_distance', time_ms(ours, device, args.repeats), ''),
-            (case + ' [peak MB]', 'broadcast', peak_mb(base, device),
-             'chamfer_distance', peak_mb(ours, device), '')]
+    case = (f'Chamfer-L2 fwd+bwd, {shape[0]}x({shape[1]} vs '
+            f'{shape[1]})')
+    return [
+        row('chamfer', case, 'ms', 'broadcast',
+            time_ms(base, device, repeats), 'chamfer_distance',
+            time_ms(ours, device, repeats)),
+        row('chamfer_memory', case, 'MB', 'broadcast', peak_mb(base, device),
+            'chamfer_distance', peak_mb(ours, device))
+    ]
 
 
-def cuda_rows(args, generator) -> List[Row]:
-    repeats = args.repeats
-    scene = (torch.rand((1, 20000, 3), generator=generator) * 6).cuda()
-    clouds = (torch.rand((8, 2048, 3), generator=generator) * 6).cuda()
-    centres = clouds[:, :128]
+def cuda_rows(repeats: int, generator: torch.Generator,
+              sizes: Dict[str, int]) -> List[Dict[str, object]]:
+    """mmcv's CUDA kernels (where mmcv has them) vs the pure torch path on
+    the GPU."""
+    scene_n, scene_m = sizes['scene_points'], sizes['scene_samples']
+    batch, cloud_n = sizes['batch'], sizes['cloud_points']
+    centres_m, k = sizes['centres'], sizes['k']
+    scene = (torch.rand((1, scene_n, 3), generator=generator) * 6).cuda()
+    clouds = (torch.rand(
+        (batch, cloud_n, 3), generator=generator) * 6).cuda()
+    centres = clouds[:, :centres_m]
     mmcv = mmcv_cuda_ops_available()
     note = '' if mmcv else 'mmcv has no CUDA ops here'
-    rows: List[Row] = []
-    for case, points, num in [('FPS 20000->2048, B=1', scene, 2048),
-                              ('FPS 2048->128, B=8', clouds, 128)]:
+    rows = []
+    for key, case, points, num in [
+        ('fps_scene', f'FPS {scene_n}->{scene_m}, B=1', scene, scene_m),
+        ('fps_groups', f'FPS {cloud_n}->{centres_m}, B={batch}', clouds,
+         centres_m)
+    ]:
         loop = time_ms(
             lambda: ops.furthest_point_sample(points, num, backend='torch'),
             'cuda', repeats)
         fast = time_ms(
             lambda: ops.furthest_point_sample(points, num, backend='mmcv'),
             'cuda', repeats) if mmcv else None
-        rows.append((case, 'torch loop', loop, 'mmcv', fast, note))
-    loop = time_ms(lambda: ops.knn(32, clouds, centres, backend='torch'),
+        rows.append(
+            row(key, case, 'ms', 'torch loop', loop, 'mmcv', fast, note))
+    loop = time_ms(lambda: ops.knn(k, clouds, centres, backend='torch'),
                    'cuda', repeats)
-    fast = time_ms(lambda: ops.knn(32, clouds, centres, backend='mmcv'),
+    fast = time_ms(lambda: ops.knn(k, clouds, centres, backend='mmcv'),
                    'cuda', repeats) if mmcv else None
-    rows.append(('KNN 128x32 of 2048, B=8', 'torch', loop, 'mmcv', fast, note))
-    rows.extend(chamfer_rows(args, generator, 'cuda'))
+    rows.append(
+        row('knn', f'KNN {centres_m}x{k} of {cloud_n}, B={batch}', 'ms',
+            'torch', loop, 'mmcv', fast, note))
+    rows.extend(chamfer_rows(repeats, generator, sizes, 'cuda'))
     return rows
+
+
+def measure_point_ops(device: str = 'cpu',
+                      repeats: int = 5,
+                      seed: int = 0,
+                      sizes: Optional[Dict[str, int]] = None
+                      ) -> List[Dict[str, object]]:
+    """Time every point op case on ``device``, fast path vs pure path.
+
+    Args:
+        device (str): 'cpu' or 'cuda'.
+        repeats (int): Timed runs per case (minimum taken, after a warm-up).
+        seed (int): Seed of the random inputs.
+        sizes (dict, optional): Overrides of :data:`SIZES`.
+
+    Returns:
+        list[dict]: One dict per case with ``key``, ``case``, ``unit``
+        ('ms', or 'MB' of peak tensor memory), ``baseline_name`` /
+        ``baseline`` (the pure path), ``candidate_name`` / ``candidate``
+        (the fast path, None where it is unavailable) and ``note``.
+    """
+    sizes = {**SIZES, **(sizes or {})}
+    generator = torch.Generator().manual_seed(seed)
+    if device == 'cuda':
+        return cuda_rows(repeats, generator, sizes)
+    return cpu_rows(repeats, generator, sizes)
 
 
 def format_value(value: Optional[float]) -> str:
     return 'n/a' if value is None else f'{value:.2f}'
 
 
-def print_table(rows: List[Row]) -> None:
+def print_table(rows: List[Dict[str, object]]) -> None:
     header = ('case', 'baseline', 'value', 'candidate', 'value',
               'baseline / candidate', 'note')
     lines = [header, tuple('---' for _ in header)]
-    for case, base_name, base, cand_name, cand, note in rows:
+    for r in rows:
+        base, cand = r['baseline'], r['candidate']
         ratio = 'n/a' if cand is None or cand == 0 else f'{base / cand:.1f}x'
-        lines.append((case, base_name, format_value(base), cand_name,
-                      format_value(cand), ratio, note))
+        lines.append((f"{r['case']} [{r['unit']}]", r['baseline_name'],
+                      format_value(base), r['candidate_name'],
+                      format_value(cand), ratio, r['note']))
     for line in lines:
         print('| ' + ' | '.join(line) + ' |')
 
@@ -236,17 +323,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device is visible')
-    generator = torch.Generator().manual_seed(args.seed)
     print(f'torch {torch.__version__}, device {args.device}, '
           f'{torch.get_num_threads()} CPU thread(s), repeats {args.repeats}, '
           f'torch_quickfps usable: {ops.quickfps_available()}, '
           f'mmcv CUDA ops: {mmcv_cuda_ops_available()}')
     if args.device == 'cuda':
         print(f'GPU: {torch.cuda.get_device_name()}')
-        rows = cuda_rows(args, generator)
-    else:
-        rows = cpu_rows(args, generator)
-    print_table(rows)
+    print_table(measure_point_ops(args.device, args.repeats, args.seed))
 
 
 if __name__ == '__main__':

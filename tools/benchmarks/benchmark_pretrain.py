@@ -21,10 +21,11 @@ and, on a GPU machine, the real config::
 """
 import argparse
 import os.path as osp
+import shutil
 import sys
 import tempfile
 import time
-from typing import List
+from typing import Dict, List
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 from cli_utils import ConfigOptions  # noqa: E402
@@ -84,13 +85,31 @@ class IterTimes(Hook):
         self._last = now
 
 
-def main() -> int:
-    args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+def measure_pretrain(cfg: Config,
+                     epochs: int = 1,
+                     warmup: int = 1,
+                     model_steps: int = 3) -> Dict[str, object]:
+    """Train ``cfg`` end to end, then time the model alone on one batch.
+
+    The config is changed in place for the run: a temporary work_dir,
+    ``epochs`` epochs, no parameter schedulers (they do not change what a
+    step costs, and epoch-based ones may not fit a short run), checkpoint
+    and picture hooks off, local visualizer backend only. The temporary
+    work_dir is removed afterwards.
+
+    Args:
+        cfg (Config): A pre-training config with reachable data.
+        epochs (int): Epochs to train.
+        warmup (int): Untimed first iterations.
+        model_steps (int): ``train_step`` repeats of the model-only baseline.
+
+    Returns:
+        dict: ``end_to_end`` and ``model_only`` (samples/s), ``batch_size``,
+        ``num_workers``, ``timed_iters`` and ``device``.
+    """
     cfg.work_dir = tempfile.mkdtemp(prefix='pimae_bench_')
-    cfg.train_cfg.max_epochs = args.epochs
+    cfg.train_cfg.max_epochs = epochs
+    cfg.param_scheduler = None
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=-1, save_last=False)
     cfg.custom_hooks = [
@@ -98,32 +117,57 @@ def main() -> int:
         if h['type'] not in ('ReconstructionVisualizationHook', )
     ]
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-    runner = Runner.from_cfg(cfg)
-    timer = IterTimes()
-    runner.register_hook(timer)
-    runner.train()
+    try:
+        runner = Runner.from_cfg(cfg)
+        timer = IterTimes()
+        runner.register_hook(timer)
+        runner.train()
 
-    batch_size = cfg.train_dataloader.batch_size
-    timed = timer.durations[args.warmup:]
-    if not timed:
-        sys.exit('error: no timed iterations; train more epochs or lower '
-                 '--warmup')
-    end_to_end = batch_size * len(timed) / sum(timed)
+        batch_size = cfg.train_dataloader.batch_size
+        timed = timer.durations[warmup:]
+        if not timed:
+            raise ValueError(
+                f'no timed iterations: {len(timer.durations)} iterations in '
+                f'{epochs} epoch(s) and {warmup} warm-up iteration(s); train '
+                'more epochs or lower the warm-up')
+        end_to_end = batch_size * len(timed) / sum(timed)
 
-    model, optim_wrapper = runner.model, runner.optim_wrapper
-    data_batch = next(iter(runner.train_dataloader))
-    model.train_step(data_batch, optim_wrapper)  # warm-up
-    start = time.perf_counter()
-    for _ in range(args.model_steps):
-        model.train_step(data_batch, optim_wrapper)
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    model_only = batch_size * args.model_steps / (time.perf_counter() - start)
+        model, optim_wrapper = runner.model, runner.optim_wrapper
+        data_batch = next(iter(runner.train_dataloader))
+        model.train_step(data_batch, optim_wrapper)  # warm-up
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(model_steps):
+            model.train_step(data_batch, optim_wrapper)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        model_only = batch_size * model_steps / (time.perf_counter() - start)
+    finally:
+        shutil.rmtree(cfg.work_dir, ignore_errors=True)
+    return dict(
+        end_to_end=end_to_end,
+        model_only=model_only,
+        batch_size=batch_size,
+        num_workers=cfg.train_dataloader.num_workers,
+        timed_iters=len(timed),
+        device='cuda' if torch.cuda.is_available() else 'cpu')
 
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    print(f'\n{osp.basename(args.config)} on {device}, batch {batch_size}, '
-          f'{cfg.train_dataloader.num_workers} data workers, '
-          f'{len(timed)} timed iterations')
+
+def main() -> int:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    try:
+        result = measure_pretrain(cfg, args.epochs, args.warmup,
+                                  args.model_steps)
+    except ValueError as error:
+        sys.exit(f'error: {error}')
+    end_to_end, model_only = result['end_to_end'], result['model_only']
+    print(f'\n{osp.basename(args.config)} on {result["device"]}, batch '
+          f'{result["batch_size"]}, {result["num_workers"]} data workers, '
+          f'{result["timed_iters"]} timed iterations')
     print('| measure | samples/s |')
     print('| --- | --- |')
     print(f'| end to end (data loading included) | {end_to_end:.2f} |')

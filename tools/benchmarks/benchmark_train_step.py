@@ -18,18 +18,26 @@ Both compute the same losses (the upsample path differs by interpolation
 error only). Reported: the minimum step time over ``--repeats`` steps after
 ``--warmup`` steps, samples/s, and the peak tensor memory of one step
 (``torch.profiler`` allocation events on CPU, ``max_memory_allocated`` on
-CUDA), then the ratios default / faithful.
+CUDA), then the ratios default / faithful. With ``--amp`` (CUDA only) the
+default variant is also timed with its forward under bf16 autocast.
+
+Also reported: the FLOPs of one default step (forward + backward, counted by
+``torch.utils.flop_counter.FlopCounterMode``: matmuls, convolutions,
+attention; element-wise work is not counted), the GFLOP/s it achieves, and
+the GFLOP/s of a square matmul timed in the same run (fp32; bf16 too with
+``--amp``), i.e. how much of the machine's dense throughput one step uses.
 
 Example:
     python tools/benchmarks/benchmark_train_step.py --repeats 3
-    python tools/benchmarks/benchmark_train_step.py --device cuda
+    python tools/benchmarks/benchmark_train_step.py --device cuda --amp
 """
 import argparse
+import contextlib
 import copy
 import os.path as osp
 import sys
 import time
-from typing import Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,6 +52,16 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=0,
         help='torch CPU threads; 0 keeps the torch default')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='also time the default step under bf16 autocast (CUDA only)')
+    parser.add_argument(
+        '--matmul-size',
+        type=int,
+        default=None,
+        help='side of the square matmul timed for the machine\'s GFLOP/s '
+        '(default: 4096 on CUDA, 2048 on CPU)')
     return parser.parse_args()
 
 
@@ -104,11 +122,15 @@ def make_batch(batch_size: int, device: str) -> Tuple[dict, list]:
     return dict(points=points, imgs=imgs), samples
 
 
-def step_fn(model, optimizer, inputs, samples):
+def step_fn(model, optimizer, inputs, samples, amp: bool = False):
+    """One training step: forward (under bf16 autocast when ``amp``),
+    backward, AdamW update."""
+    device = inputs['points'].device.type
 
     def step():
-        losses = model.loss(inputs, samples)
-        total = sum(losses.values())
+        with autocast(device, amp):
+            losses = model.loss(inputs, samples)
+            total = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
@@ -138,27 +160,89 @@ def peak_memory_mb(fn, device: str) -> float:
     return peak / 2**20
 
 
-def measure(name: str, args: argparse.Namespace) -> Dict[str, float]:
-    model = build(VARIANTS[name], args.device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    inputs, samples = make_batch(args.batch_size, args.device)
-    step = step_fn(model, optimizer, inputs, samples)
-    for _ in range(args.warmup):
-        step()
+def synchronize(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def min_seconds(fn: Callable[[], object], device: str, repeats: int) -> float:
+    """Minimum wall time of ``fn`` over ``repeats`` calls (no warm-up)."""
     times = []
-    for _ in range(args.repeats):
-        if args.device == 'cuda':
-            torch.cuda.synchronize()
+    for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
-        step()
-        if args.device == 'cuda':
-            torch.cuda.synchronize()
+        fn()
+        synchronize(device)
         times.append(time.perf_counter() - start)
-    seconds = min(times)
+    return min(times)
+
+
+def autocast(device: str, amp: bool):
+    """bf16 autocast on ``device`` when ``amp``, else a no-op context."""
+    if amp:
+        return torch.autocast(device_type=device, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def measure(name: str,
+            device: str = 'cpu',
+            batch_size: int = 8,
+            repeats: int = 3,
+            warmup: int = 1,
+            amp: bool = False,
+            memory: bool = True,
+            flops: bool = False) -> Dict[str, Optional[float]]:
+    """Time training steps of one variant of :data:`VARIANTS`.
+
+    Args:
+        name (str): 'default' or 'faithful'.
+        device (str): 'cpu' or 'cuda'.
+        batch_size (int): Samples per step.
+        repeats (int): Timed steps (the minimum is taken).
+        warmup (int): Untimed steps first.
+        amp (bool): Forward under bf16 autocast.
+        memory (bool): Also measure the peak tensor memory of one step.
+        flops (bool): Also count the FLOPs of one step.
+
+    Returns:
+        dict: ``seconds`` (one step), ``samples_per_s``, ``peak_mb`` (None
+        unless ``memory``), ``flops`` (None unless ``flops``).
+    """
+    model = build(VARIANTS[name], device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    inputs, samples = make_batch(batch_size, device)
+    step = step_fn(model, optimizer, inputs, samples, amp)
+    for _ in range(warmup):
+        step()
+    seconds = min_seconds(step, device, repeats)
     return dict(
         seconds=seconds,
-        samples_per_s=args.batch_size / seconds,
-        peak_mb=peak_memory_mb(step, args.device))
+        samples_per_s=batch_size / seconds,
+        peak_mb=peak_memory_mb(step, device) if memory else None,
+        flops=step_flops(step) if flops else None)
+
+
+def step_flops(step: Callable[[], object]) -> float:
+    """FLOPs of one call of ``step`` (forward + backward) as counted by
+    ``torch.utils.flop_counter``."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
+
+
+def matmul_gflops(device: str,
+                  dtype: torch.dtype = torch.float32,
+                  size: int = 2048,
+                  repeats: int = 5) -> float:
+    """GFLOP/s of a ``size`` x ``size`` matmul (2 size^3 FLOPs), minimum
+    time over ``repeats`` after a warm-up."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=g).to(device=device, dtype=dtype)
+    b = torch.randn(size, size, generator=g).to(device=device, dtype=dtype)
+    torch.mm(a, b)
+    seconds = min_seconds(lambda: torch.mm(a, b), device, repeats)
+    return 2 * size**3 / seconds / 1e9
 
 
 def main() -> int:
@@ -167,7 +251,20 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('error: --device cuda but CUDA is not available')
-    results = {name: measure(name, args) for name in VARIANTS}
+    if args.amp and args.device != 'cuda':
+        sys.exit('error: --amp is measured on CUDA only (--device cuda)')
+    kwargs = dict(
+        device=args.device,
+        batch_size=args.batch_size,
+        repeats=args.repeats,
+        warmup=args.warmup)
+    results = {
+        name: measure(name, flops=name == 'default', **kwargs)
+        for name in VARIANTS
+    }
+    if args.amp:
+        results['default + bf16 autocast'] = measure(
+            'default', amp=True, **kwargs)
     print(f'PiMAE training step, batch {args.batch_size}, {args.device}, '
           f'{torch.get_num_threads()} threads, min of {args.repeats}')
     print('| variant | step (s) | samples/s | peak memory (MiB) |')
@@ -179,6 +276,14 @@ def main() -> int:
     print(f'speed-up default / faithful: '
           f'{slow["seconds"] / fast["seconds"]:.2f}x; peak memory ratio: '
           f'{fast["peak_mb"] / slow["peak_mb"]:.2f}')
+    size = args.matmul_size or (4096 if args.device == 'cuda' else 2048)
+    dtypes = [torch.float32] + ([torch.bfloat16] if args.amp else [])
+    for dtype, name in zip(dtypes, ['default', 'default + bf16 autocast']):
+        peak = matmul_gflops(args.device, dtype, size)
+        achieved = fast['flops'] / results[name]['seconds'] / 1e9
+        print(f'{name}: {fast["flops"] / 1e9:.1f} GFLOP per step, '
+              f'{achieved:.1f} GFLOP/s; {size}x{size} {dtype} matmul '
+              f'{peak:.1f} GFLOP/s; step / matmul {achieved / peak:.3f}')
     return 0
 
 

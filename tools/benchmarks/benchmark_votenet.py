@@ -66,8 +66,10 @@ CONFIGS = dict(
         ROOT, 'configs/votenet/votenet_pimae-backbone_8xb16_sunrgbd-3d.py'))
 
 
-def build(name: str, device: str) -> torch.nn.Module:
-    """VoteNet of one of :data:`CONFIGS`, initialised, in train mode."""
+def build(config: str, device: str) -> torch.nn.Module:
+    """The detector of ``config`` (a path or ``package::path``), initialised
+    (``init_cfg`` dropped: no pre-trained weights are needed to time it), in
+    train mode."""
     from mmengine.config import Config
     from mmengine.hub import get_config
     from mmengine.logging import MMLogger
@@ -75,8 +77,8 @@ def build(name: str, device: str) -> torch.nn.Module:
 
     import projects.pimae.pimae  # noqa: F401  (registers, CPU point ops)
     from mmdet3d.registry import MODELS
-    path = CONFIGS[name]
-    cfg = get_config(path) if '::' in path else Config.fromfile(path)
+    cfg = get_config(config) if '::' in config else Config.fromfile(config)
+    cfg.model.pop('init_cfg', None)
     # the per-parameter initialisation report is long and not measured
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     torch.manual_seed(0)
@@ -86,10 +88,13 @@ def build(name: str, device: str) -> torch.nn.Module:
     return model.to(device).train()
 
 
-def make_batch(batch_size: int, num_points: int,
-               device: str) -> Tuple[dict, list]:
-    """Scenes of a 6 x 6 x 2.5 m room: uniform points plus the height
-    channel, and 8 boxes of 10 classes each."""
+def make_batch(batch_size: int,
+               num_points: int,
+               device: str,
+               with_height: bool = True) -> Tuple[dict, list]:
+    """Scenes of a 6 x 6 x 2.5 m room: uniform points (plus the height
+    channel when ``with_height``, as VoteNet's pipeline adds it), and 8
+    boxes of 10 classes each."""
     from mmengine.structures import InstanceData
 
     from mmdet3d.structures import (Det3DDataSample, DepthInstance3DBoxes,
@@ -101,7 +106,8 @@ def make_batch(batch_size: int, num_points: int,
             num_points, 3, generator=g) * torch.tensor(
                 [6., 6., 2.5]) - torch.tensor([3., 0., 0.])
         height = xyz[:, 2:] - xyz[:, 2].quantile(0.01)
-        points.append(torch.cat([xyz, height], dim=1).to(device))
+        points.append((torch.cat([xyz, height], dim=1)
+                       if with_height else xyz).to(device))
         centres = torch.rand(
             8, 3, generator=g) * torch.tensor([5., 5., 1.]) - torch.tensor(
                 [2.5, -0.5, 0.])
@@ -121,33 +127,53 @@ def make_batch(batch_size: int, num_points: int,
     return dict(points=points), samples
 
 
-def measure(name: str, args: argparse.Namespace) -> Dict[str, float]:
-    model = build(name, args.device)
+def measure(config: str,
+            device: str = 'cpu',
+            batch_size: int = 2,
+            num_points: int = 20000,
+            repeats: int = 3,
+            warmup: int = 1,
+            with_height: bool = True) -> Dict[str, float]:
+    """Time training steps (loss, backward, Adam) of a point detector.
+
+    Args:
+        config (str): Detector config (path or ``package::path``).
+        device (str): 'cpu' or 'cuda'.
+        batch_size (int): Scenes per step.
+        num_points (int): Points per scene.
+        repeats (int): Timed steps (the minimum is taken).
+        warmup (int): Untimed steps first.
+        with_height (bool): Points carry the height channel (VoteNet).
+
+    Returns:
+        dict: ``seconds`` (one step), ``samples_per_s`` and ``params_m``
+        (backbone parameters, millions).
+    """
+    model = build(config, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    inputs, samples = make_batch(args.batch_size, args.num_points, args.device)
+    inputs, samples = make_batch(batch_size, num_points, device, with_height)
 
     def step() -> None:
-        losses = model.loss(inputs, samples)
-        total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
+        total, _ = model.parse_losses(model.loss(inputs, samples))
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
 
-    for _ in range(args.warmup):
+    for _ in range(warmup):
         step()
     times = []
-    for _ in range(args.repeats):
-        if args.device == 'cuda':
+    for _ in range(repeats):
+        if device == 'cuda':
             torch.cuda.synchronize()
         start = time.perf_counter()
         step()
-        if args.device == 'cuda':
+        if device == 'cuda':
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     seconds = min(times)
     return dict(
         seconds=seconds,
-        samples_per_s=args.batch_size / seconds,
+        samples_per_s=batch_size / seconds,
         params_m=sum(p.numel() for p in model.backbone.parameters()) / 1e6)
 
 
@@ -157,7 +183,11 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('error: --device cuda but CUDA is not available')
-    results = {name: measure(name, args) for name in CONFIGS}
+    results = {
+        name: measure(config, args.device, args.batch_size, args.num_points,
+                      args.repeats, args.warmup)
+        for name, config in CONFIGS.items()
+    }
     print(f'VoteNet training step, batch {args.batch_size} x '
           f'{args.num_points} points, {args.device}, '
           f'{torch.get_num_threads()} threads, min of {args.repeats}')

@@ -21,7 +21,13 @@ shares:
   that all bindings hold changes behaviour.
 
 Every dispatcher sends CPU tensors to :mod:`.kernels` and anything else
-(CUDA, or another device mmcv supports) to mmcv's original code, unchanged.
+(CUDA, or another device mmcv supports) to mmcv's original code, unchanged,
+with one exception: CUDA tensors while mmcv has no CUDA kernels (a CPU-only
+mmcv wheel on a CUDA build of torch, see ``mmcv_cuda_ops_status`` in
+``ops/_mmcv_backend.py``) would reach an extension that cannot run them, so
+they go to the same :mod:`.kernels` through a round trip to host memory
+(inputs copied to the CPU, outputs back to the input's device), and the
+first such call of each op logs a warning that says so.
 """
 import functools
 import importlib
@@ -31,6 +37,7 @@ from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from torch import Tensor
 
+from .. import _mmcv_backend
 from . import kernels
 
 #: Attribute of a patched callable that holds mmcv's original.
@@ -43,6 +50,57 @@ DISPATCH_PREFIX = '_pimae_cpu_dispatch_'
 def _is_cpu(value: object) -> bool:
     """Whether ``value`` is a tensor on the CPU."""
     return isinstance(value, Tensor) and value.device.type == 'cpu'
+
+
+def _is_cuda(value: object) -> bool:
+    """Whether ``value`` is a tensor on a CUDA device."""
+    return isinstance(value, Tensor) and value.device.type == 'cuda'
+
+
+def _cuda_fallback(op: str, value: object) -> bool:
+    """Whether a call whose deciding argument is ``value`` must run the CPU
+    kernels although ``value`` is not on the CPU: it is a CUDA tensor and
+    mmcv has no CUDA kernels. Logs that once per op and process.
+
+    Args:
+        op (str): Name of the mmcv op, used in the message.
+        value (object): The argument whose device decides.
+
+    Returns:
+        bool: True for the CPU kernels through a host round trip.
+    """
+    if not _is_cuda(value) or _mmcv_backend.mmcv_cuda_ops_available():
+        return False
+    _mmcv_backend.warn_fallback_once(
+        f'mmcv_cpu_backend.{op}',
+        f'mmcv.ops.{op}: the input is on {value.device} but mmcv\'s CUDA '
+        f'kernels are not available '
+        f'({_mmcv_backend.mmcv_cuda_ops_status()[1]}); running the PiMAE '
+        'CPU kernels on a copy in host memory (same results, slower). This '
+        'is logged once per process.')
+    return True
+
+
+def _to_device(value: object, device) -> object:
+    """``value`` with its tensors (also inside tuples / lists) on
+    ``device``; anything else unchanged."""
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_device(item, device) for item in value)
+    return value
+
+
+def _via_host(impl: Callable, device) -> Callable:
+    """``impl`` run on host copies of the tensor arguments, its tensor
+    outputs moved to ``device``."""
+
+    def run(*args, **kwargs):
+        args = _to_device(args, 'cpu')
+        kwargs = {key: _to_device(v, 'cpu') for key, v in kwargs.items()}
+        return _to_device(impl(*args, **kwargs), device)
+
+    return run
 
 
 def _stacked_unsupported(op: str) -> NotImplementedError:
@@ -256,8 +314,12 @@ def _function_dispatcher(original: Callable, hook: _FunctionHook) -> Callable:
 
     @functools.wraps(original)
     def dispatch(ctx, *args, **kwargs):
-        if len(args) > device_arg and _is_cpu(args[device_arg]):
-            return cpu_impl(ctx, *args, **kwargs)
+        if len(args) > device_arg:
+            value = args[device_arg]
+            if _is_cpu(value):
+                return cpu_impl(ctx, *args, **kwargs)
+            if _cuda_fallback(hook.op, value):
+                return _via_host(cpu_impl, value.device)(ctx, *args, **kwargs)
         return original(ctx, *args, **kwargs)
 
     setattr(dispatch, ORIGINAL_ATTR, original)
@@ -289,12 +351,14 @@ def _install_plain_hook(hook: _PlainHook) -> bool:
                                   func.__defaults__, func.__closure__)
     original.__kwdefaults__ = func.__kwdefaults__
     original.__doc__ = func.__doc__
-    cpu_impl = hook.cpu_impl
+    cpu_impl, op = hook.cpu_impl, hook.op
 
     @functools.wraps(original)
     def dispatch(points, boxes):
         if _is_cpu(points):
             return cpu_impl(points, boxes)
+        if _cuda_fallback(op, points):
+            return _via_host(cpu_impl, points.device)(points, boxes)
         return original(points, boxes)
 
     func.__globals__[DISPATCH_PREFIX + hook.name] = dispatch
@@ -317,9 +381,10 @@ def register_mmcv_cpu_ops() -> List[str]:
     name they are bound to (including the names mmdet3d's modules imported
     before this call). CPU tensors go to PyTorch / NumPy kernels with the
     semantics of mmcv's CUDA kernels; CUDA tensors go to mmcv's kernels as
-    before. Importing ``projects.pimae.pimae`` calls it; users of plain
-    mmdet3d call it once, e.g. at the top of their config's
-    ``custom_imports`` module or script.
+    before, or, where mmcv has no CUDA kernels, to the same CPU kernels
+    through host memory, with a warning logged once per op. Importing
+    ``projects.pimae.pimae`` calls it; users of plain mmdet3d call it once,
+    e.g. at the top of their config's ``custom_imports`` module or script.
 
     Returns:
         list[str]: Names of the ops that this call hooked; empty when they

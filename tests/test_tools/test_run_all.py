@@ -1,0 +1,120 @@
+"""tools/benchmarks/run_all.py: one run of every benchmark, tiny sizes, CPU.
+
+The run's own JSON is the oracle of its table: every expected row is there,
+each ratio is value / baseline of the same row, the rows that share a
+measurement agree, and each row of the JSON is printed in the table. Wall
+times are not asserted. The pipeline-variant detection of the data row is
+checked separately on a small config.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / 'tools' / 'benchmarks'
+
+EXPECTED_KEYS = {
+    'point_ops.fps_scene', 'point_ops.fps_groups', 'point_ops.knn',
+    'point_ops.chamfer', 'point_ops.chamfer_memory',
+    'train_step.samples_per_s', 'train_step.peak_memory', 'train_step.gflops',
+    'train_step.amp', 'train_step.gflops_bf16', 'matmul.bf16',
+    'threedetr.samples_per_s', 'votenet.samples_per_s', 'pretrain.end_to_end'
+}
+#: Rows without a value on CPU: bf16 autocast is measured on CUDA only.
+CUDA_ONLY = {'train_step.amp', 'train_step.gflops_bf16', 'matmul.bf16'}
+
+
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp('run_all') / 'results.json'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    result = subprocess.run([
+        sys.executable,
+        str(BENCHMARKS / 'run_all.py'), '--device', 'cpu', '--size', 'tiny',
+        '--out',
+        str(out)
+    ],
+                            cwd=ROOT,
+                            env=env,
+                            capture_output=True,
+                            text=True,
+                            timeout=1800)
+    assert result.returncode == 0, (result.stdout[-3000:] +
+                                    result.stderr[-3000:])
+    return json.loads(out.read_text()), result.stdout
+
+
+def test_tiny_run_reports_every_row_with_its_ratio(tiny_run):
+    report, stdout = tiny_run
+    assert report['errors'] == {}
+    assert report['device'] == 'cpu' and report['size'] == 'tiny'
+    env = report['environment']
+    assert env['torch'] and env['mmcv'] == '2.1.0' and env['gpu'] is None
+    rows = {row['key']: row for row in report['rows']}
+    assert len(rows) == len(report['rows']), 'row keys must be unique'
+    data_keys = {k for k in rows if k.startswith('data.pipeline')}
+    assert data_keys, 'no data pipeline row'
+    assert set(rows) - data_keys == EXPECTED_KEYS
+    for key, row in rows.items():
+        value, baseline = row['value'], row['baseline']
+        if value is None or not baseline:
+            assert row['ratio'] is None, key
+        else:
+            assert row['ratio'] == pytest.approx(value / baseline), key
+        assert row['device'] == 'cpu' and row['better'] in ('higher', 'lower')
+        if key in CUDA_ONLY:
+            assert value is None and row['note'].startswith('skipped'), key
+        elif key == 'data.pipeline':  # no variant configured: baseline only
+            assert value is None and baseline > 0 and 'today' in row['note']
+        elif key == 'point_ops.fps_scene' and not env['torch_quickfps']:
+            assert value is None and baseline > 0
+        else:
+            assert value > 0 and baseline > 0, key
+    # the fp32 figures that two rows share are one measurement
+    assert rows['train_step.amp']['baseline'] == \
+        rows['train_step.samples_per_s']['value']
+    assert rows['matmul.bf16']['baseline'] == \
+        rows['train_step.gflops']['baseline']
+    # the table prints every row with the JSON's ratio
+    lines = stdout.splitlines()
+    start = [
+        i for i, line in enumerate(lines)
+        if line.startswith('| figure | value | baseline | ratio')
+    ]
+    assert len(start) == 1, 'one table header expected'
+    table = lines[start[0]:start[0] + 2 + len(report['rows']) + 1]
+    assert not table[-1].startswith('| '), 'more table lines than rows'
+    for line, row in zip(table[2:-1], report['rows']):
+        cells = [cell.strip() for cell in line.strip('|').split(' | ')]
+        assert cells[0] == row['figure']
+        ratio = 'n/a' if row['ratio'] is None else f'{row["ratio"]:.2f}'
+        assert cells[3] == ratio
+        assert cells[6] == f'{env["torch"]} / {env["cuda"]}'
+
+
+def test_data_row_compares_the_configs_other_pipelines(tmp_path):
+    """A config's pipelines with today's transforms are left out; any other
+    list of transforms named ``*pipeline`` is a variant."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import benchmark_data
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    today = [dict(t) for t in benchmark_data.PIPELINE]
+    relabelled = [dict(t) for t in today]
+    relabelled[6] = dict(relabelled[6], flip_ratio=0.0)  # settings only
+    no_fps = [t for t in today if t['type'] != 'FurthestPointSample']
+    config = tmp_path / 'cfg.py'
+    config.write_text(f'train_pipeline = {relabelled!r}\n'
+                      f'device_fps_pipeline = {no_fps!r}\n'
+                      f'short_pipeline = {today[:2]!r}\n'
+                      f'test_pipeline = {today[:2]!r}\n'
+                      'old_pipeline = "not a list of transforms"\n')
+    found = benchmark_data.config_pipelines(str(config))
+    assert list(found) == ['device_fps_pipeline', 'short_pipeline']
+    assert [t['type'] for t in found['device_fps_pipeline']] == \
+        [t['type'] for t in no_fps]
