@@ -15,6 +15,8 @@ fps_module = importlib.import_module(
 
 requires_quickfps = pytest.mark.skipif(
     not quickfps_available(), reason='torch_quickfps is not importable')
+requires_kdtree = pytest.mark.skipif(
+    not fps_module.kdtree_available(), reason='numba is not importable')
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device')
 
@@ -120,7 +122,7 @@ def test_half_precision_input_is_sampled_in_float32():
     np.testing.assert_array_equal(indices[0].numpy(), expected)
 
 
-@pytest.mark.parametrize('backend', ['auto', 'torch'])
+@pytest.mark.parametrize('backend', ['auto', 'kdtree', 'torch'])
 def test_numpy_single_and_batched(backend):
     rng = np.random.default_rng(4)
     batch = rng.random((2, 500, 3)).astype(np.float32)
@@ -223,6 +225,107 @@ def test_bad_backend_raises():
         furthest_point_sample_numpy(np.zeros((4, 3)), 2, backend='mmcv')
 
 
+def sunrgbd_cloud():
+    """xyz (N, 3) float32 of the real SUN RGB-D sample of tests/data."""
+    path = 'tests/data/mmdet3d_samples/sunrgbd/points/000001.bin'
+    return np.fromfile(path, dtype=np.float32).reshape(-1, 6)[:, :3]
+
+
+@requires_kdtree
+@pytest.mark.parametrize('leaf_size', [1, 4, 128])
+def test_kdtree_equals_torch_loop_on_real_cloud(leaf_size):
+    from projects.pimae.pimae.ops._kdtree_fps import \
+        kdtree_furthest_point_sample
+    cloud = sunrgbd_cloud()  # the 100 points of the real sample
+    for num in (60, len(cloud)):
+        expected = furthest_point_sample_numpy(cloud, num, backend='torch')
+        got = kdtree_furthest_point_sample(cloud, num, leaf_size=leaf_size)
+        np.testing.assert_array_equal(got, expected)
+
+
+def room_scene(rng, scale=1):
+    """A generated room (N, 3): floor, two walls, a box and clutter."""
+    floor = np.c_[rng.uniform(-2, 2, (800 * scale, 2)), np.zeros(800 * scale)]
+    wall = np.c_[rng.uniform(-2, 2, 500 * scale), np.full(500 * scale, 3.),
+                 rng.uniform(0, 2.5, 500 * scale)]
+    side = np.c_[np.full(400 * scale, -2.), rng.uniform(0, 3, 400 * scale),
+                 rng.uniform(0, 2.5, 400 * scale)]
+    box = rng.uniform([0.3, 1., 0.], [0.9, 1.6, 0.7], (300 * scale, 3))
+    clutter = rng.normal(0., 1., (200 * scale, 3))
+    scene = np.concatenate([floor, wall, side, box, clutter])
+    return scene[rng.permutation(len(scene))]
+
+
+@requires_kdtree
+@requires_quickfps
+def test_kdtree_equals_quickfps_at_full_size():
+    # the pre-training step: 20000 points -> 2048, from a strided (N, 6) view
+    rng = np.random.default_rng(5)
+    scene = room_scene(rng, scale=10)
+    points = np.c_[scene, rng.random((len(scene), 3))].astype(np.float32)
+    fast = furthest_point_sample_numpy(points[:, :3], 2048, backend='kdtree')
+    reference = furthest_point_sample_numpy(
+        points[:, :3], 2048, backend='quickfps')
+    np.testing.assert_array_equal(fast, reference)
+
+
+@requires_kdtree
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_kdtree_equals_torch_loop_on_generated_scenes(dtype):
+    scene = room_scene(np.random.default_rng(0)).astype(dtype)
+    for cloud in (scene, scene * 1000. + 5., scene[:, [2, 0, 1]]):
+        np.testing.assert_array_equal(
+            furthest_point_sample_numpy(cloud, 300, backend='kdtree'),
+            furthest_point_sample_numpy(cloud, 300, backend='torch'))
+
+
+@requires_kdtree
+def test_kdtree_ties_duplicates_and_planes():
+    from projects.pimae.pimae.ops._kdtree_fps import \
+        kdtree_furthest_point_sample
+    grid = lattice(6)[0].numpy()  # every distance ties many times
+    rng = np.random.default_rng(3)
+    twice = np.concatenate([grid, grid])[rng.permutation(2 * len(grid))]
+    flat = np.c_[rng.random((200, 2)), np.zeros(200)]
+    same = np.ones((50, 3))  # every split key equals the pivot
+    for cloud, num in ((grid, len(grid)), (twice, len(twice)), (flat, 150),
+                       (same, 50), (grid[:1], 1)):
+        expected = fps_brute_force(cloud, num)
+        for leaf_size in (1, 3, 128):
+            got = kdtree_furthest_point_sample(cloud, num, leaf_size)
+            np.testing.assert_array_equal(got, expected)
+    # all points taken: the rest repeat index 0, as the torch loop does
+    np.testing.assert_array_equal(
+        kdtree_furthest_point_sample(np.r_[grid[:3], grid[:3]], 6, 1),
+        fps_brute_force(np.r_[grid[:3], grid[:3]], 6))
+
+
+@requires_kdtree
+def test_kdtree_batched_and_auto_backend():
+    batch = np.random.default_rng(2).random((3, 500, 3))
+    expected = batched_brute_force(batch, 60)
+    np.testing.assert_array_equal(
+        furthest_point_sample_numpy(batch, 60, backend='kdtree'), expected)
+    np.testing.assert_array_equal(
+        furthest_point_sample_numpy(batch, 60), expected)
+
+
+@requires_kdtree
+@pytest.mark.parametrize('value', [np.nan, np.inf, -np.inf])
+def test_kdtree_rejects_non_finite(value):
+    points = np.random.default_rng(0).random((2, 300, 3)).astype(np.float32)
+    points[1, 123, 1] = value
+    with pytest.raises(ValueError, match=r'`points` of shape \(2, 300, 3\) '
+                       'contains NaN or Inf'):
+        furthest_point_sample_numpy(points, 10, backend='kdtree')
+
+
+def test_forced_kdtree_without_numba_raises(monkeypatch):
+    monkeypatch.setattr(fps_module, 'kdtree_available', lambda: False)
+    with pytest.raises(RuntimeError, match='numba'):
+        furthest_point_sample_numpy(np.zeros((4, 3)), 2, backend='kdtree')
+
+
 @pytest.mark.parametrize('points,num_samples,match', [
     (np.zeros(5), 2, r'\(N, 3\) or \(B, N, 3\)'),
     (np.zeros((5, 4)), 2, r'`points`.*exactly 3'),
@@ -231,9 +334,10 @@ def test_bad_backend_raises():
     (np.zeros((0, 3)), 1, '`points` is empty'),
     (np.array([['a', 'b', 'c']]), 1, 'numeric'),
 ])
-def test_numpy_bad_inputs_raise(points, num_samples, match):
+@pytest.mark.parametrize('backend', ['torch', 'auto'])
+def test_numpy_bad_inputs_raise(points, num_samples, match, backend):
     with pytest.raises(ValueError, match=match):
-        furthest_point_sample_numpy(points, num_samples, backend='torch')
+        furthest_point_sample_numpy(points, num_samples, backend=backend)
 
 
 @requires_cuda

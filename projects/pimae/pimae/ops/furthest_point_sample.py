@@ -16,13 +16,17 @@ Backends:
 * ``furthest_point_sample`` (tensors, batched): mmcv's CUDA kernel for CUDA
   tensors when mmcv was built with CUDA, else the pure torch loop.
 * ``furthest_point_sample_numpy`` (arrays, for data-loader workers): the
-  ``torch_quickfps`` bucket FPS (exact and order-identical; 18x-28x faster
-  than the loop for 20000 -> 2048 on one CPU thread, measured by
+  numba k-d tree FPS of :mod:`._kdtree_fps` (exact, index-identical to the
+  torch loop including ties; about 2x faster than torch_quickfps for
+  20000 -> 2048 on SUN RGB-D clouds on one CPU thread) when numba passes a
+  self-check, else the ``torch_quickfps`` bucket FPS (exact and
+  order-identical; 18x-28x faster than the loop, measured by
   ``tools/benchmarks/benchmark_point_ops.py``) when it is installed and passes
   a self-check, else the pure torch loop.
 
 Differences on ties: mmcv's kernel and torch_quickfps may pick another point
-among points at exactly equal distance (duplicates, lattices). The sampled
+among points at exactly equal distance (duplicates, lattices); the k-d tree
+FPS follows the torch loop's lowest-index rule. The sampled
 coordinates of duplicated points are the same; pass ``backend='torch'`` for the
 strict lowest-index rule. Unlike pointnet2_ops, no backend here skips points
 within ``sqrt(1e-3)`` of the origin (mmcv removed that check too); in SUN RGB-D
@@ -39,7 +43,8 @@ from torch import Tensor
 from ._mmcv_backend import use_mmcv
 from ._validation import check_backend, check_cloud, check_count
 
-NUMPY_BACKENDS = ('auto', 'quickfps', 'torch')
+NUMPY_BACKENDS = ('auto', 'kdtree', 'quickfps', 'torch')
+_TORCH_DTYPES = {np.float32: torch.float32, np.float64: torch.float64}
 
 
 def _distance_to_centre(xyz: Tensor) -> Callable[[Tensor], Tensor]:
@@ -186,15 +191,51 @@ def quickfps_available() -> bool:
     return True
 
 
-def _as_float_tensor(points: np.ndarray) -> Tensor:
-    """Wrap a NumPy cloud as a float32 / float64 CPU tensor without copying
-    when possible.
+@functools.lru_cache(maxsize=None)
+def kdtree_available() -> bool:
+    """Whether the numba k-d tree FPS is importable and exact here.
+
+    numba is imported (and the kernels compiled or loaded from numba's cache)
+    once, then the result is checked against the pure torch loop on a fixed
+    cloud with duplicated points, for float32 and float64. A failure is
+    reported with a warning and the k-d tree is not used.
+
+    Returns:
+        bool: True when ``backend='kdtree'`` may be used.
+    """
+    try:
+        from ._kdtree_fps import kdtree_furthest_point_sample
+    except ImportError:
+        return False
+    generator = torch.Generator().manual_seed(0)
+    cloud = torch.rand((600, 3), generator=generator, dtype=torch.float64)
+    cloud[300:] = cloud[:300]  # exact ties: the lowest index must win
+    for dtype in (torch.float64, torch.float32):
+        expected = _fps_torch(cloud.to(dtype)[None], 400)[0].numpy()
+        try:
+            got = kdtree_furthest_point_sample(
+                cloud.to(dtype).numpy(), 400, leaf_size=8)
+        except Exception as error:  # a numba compilation / runtime error
+            warnings.warn(f'the k-d tree FPS failed its self-check ({error});'
+                          ' furthest_point_sample_numpy uses another backend')
+            return False
+        if not np.array_equal(got, expected):
+            warnings.warn('the k-d tree FPS disagrees with the exact FPS on '
+                          'its self-check; furthest_point_sample_numpy uses '
+                          'another backend')
+            return False
+    return True
+
+
+def _as_float_array(points: np.ndarray) -> np.ndarray:
+    """Return a NumPy cloud as float32 / float64, without copying when it
+    already is one (any strides).
 
     Args:
         points (np.ndarray): Array of shape (N, 3) or (B, N, 3).
 
     Returns:
-        Tensor: The same values, shape unchanged.
+        np.ndarray: The same values, shape unchanged.
     """
     array = np.asarray(points)
     if array.dtype not in (np.float32, np.float64):
@@ -202,7 +243,7 @@ def _as_float_tensor(points: np.ndarray) -> Tensor:
             raise ValueError('furthest_point_sample_numpy: `points` must be '
                              f'numeric, got dtype {array.dtype}')
         array = array.astype(np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return array
 
 
 def furthest_point_sample_numpy(
@@ -222,11 +263,13 @@ def furthest_point_sample_numpy(
             other numeric dtypes are converted to float32. Extra channels are
             rejected: pass ``points[..., :3]``.
         num_samples (int): Samples per cloud, 1 <= num_samples <= N.
-        backend (str): 'auto' uses ``torch_quickfps.sample_idx(...,
-            start_idx=0)`` when it is installed and passed its self-check,
-            else the pure torch loop; 'quickfps' requires torch_quickfps;
-            'torch' forces the loop (strict lowest-index tie-breaking).
-            Defaults to 'auto'.
+        backend (str): 'auto' uses the numba k-d tree FPS when it passed
+            its self-check (:func:`kdtree_available`), else
+            ``torch_quickfps.sample_idx(..., start_idx=0)`` when it is
+            installed and passed its self-check, else the pure torch loop;
+            'kdtree' / 'quickfps' require those; 'torch' forces the loop.
+            'kdtree' and 'torch' break ties to the lowest index. Defaults to
+            'auto'.
         quickfps_bucket_height (int, optional): torch_quickfps's bucket height
             ``h``; None keeps its default (5). It changes only the speed:
             the result is the exact FPS for any value.
@@ -237,29 +280,56 @@ def furthest_point_sample_numpy(
     """
     op = 'furthest_point_sample_numpy'
     check_backend(op, backend, NUMPY_BACKENDS)
-    cloud = _as_float_tensor(points)
-    if cloud.dim() not in (2, 3):
+    array = _as_float_array(points)
+    if array.ndim not in (2, 3):
         raise ValueError(f'{op}: `points` must have shape (N, 3) or '
-                         f'(B, N, 3), got {tuple(cloud.shape)}')
-    single = cloud.dim() == 2
-    batched = cloud.unsqueeze(0) if single else cloud
-    shape = check_cloud(op, 'points', batched, check_finite=True)
+                         f'(B, N, 3), got {tuple(array.shape)}')
+    single = array.ndim == 2
+    batched = array[None] if single else array
+    # the shape checks on a data-less tensor of the same shape and dtype; the
+    # finite check below (by the k-d tree while it copies the points)
+    shape = check_cloud(
+        op, 'points',
+        torch.empty(batched.shape, dtype=_TORCH_DTYPES[batched.dtype.type],
+                    device='meta'))
+    not_finite = (f'{op}: `points` of shape {shape} contains NaN or Inf '
+                  'coordinates')
     num_samples = check_count(
         op, 'num_samples', num_samples, shape[1],
         f'the number of points N of `points` with shape '
-        f'{tuple(cloud.shape)}')
-    use_quickfps = backend == 'quickfps' or (backend == 'auto'
-                                             and quickfps_available())
+        f'{tuple(array.shape)}')
+    if backend == 'kdtree' and not kdtree_available():
+        raise RuntimeError(f"{op}: backend='kdtree' needs numba (installed "
+                           'with mmdet3d), which is not importable or whose '
+                           'k-d tree FPS failed its self-check')
     if backend == 'quickfps' and not quickfps_available():
         raise RuntimeError(f"{op}: backend='quickfps' needs torch_quickfps "
                            '(pip install torch-quickfps==2.1.0), which is '
                            'not importable or failed its self-check')
-    if use_quickfps:
+    if backend == 'auto':
+        if kdtree_available():
+            backend = 'kdtree'
+        elif quickfps_available():
+            backend = 'quickfps'
+        else:
+            backend = 'torch'
+    if backend == 'kdtree':
+        from ._kdtree_fps import kdtree_furthest_point_sample
+        rows = [
+            kdtree_furthest_point_sample(cloud, num_samples)
+            for cloud in batched
+        ]
+        if any(row is None for row in rows):
+            raise ValueError(not_finite)
+        return rows[0] if single else np.stack(rows)
+    if not np.isfinite(batched).all():
+        raise ValueError(not_finite)
+    cloud = torch.from_numpy(np.ascontiguousarray(batched))
+    if backend == 'quickfps':
         import torch_quickfps
         indices = torch_quickfps.sample_idx(
-            batched, num_samples, h=quickfps_bucket_height,
-            start_idx=0).long()
+            cloud, num_samples, h=quickfps_bucket_height, start_idx=0).long()
     else:
-        indices = _fps_torch(batched, num_samples)
+        indices = _fps_torch(cloud, num_samples)
     indices = indices[0] if single else indices
     return indices.numpy()

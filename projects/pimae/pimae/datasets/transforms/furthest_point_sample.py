@@ -29,7 +29,7 @@ class FurthestPointSample(BaseTransform):
     Args:
         num_points (int): Number of points to keep. Defaults to 2048.
         backend (str): ``furthest_point_sample_numpy`` backend ('auto',
-            'quickfps' or 'torch'). Defaults to 'auto'.
+            'kdtree', 'quickfps' or 'torch'). Defaults to 'auto'.
     """
 
     def __init__(self, num_points: int = 2048, backend: str = 'auto') -> None:
@@ -54,7 +54,10 @@ class FurthestPointSample(BaseTransform):
             points.tensor[:, :3].numpy(),
             self.num_points,
             backend=self.backend)
-        results['points'] = points[torch.from_numpy(choice)]
+        # index_select + new_point: the same points as points[choice],
+        # without BasePoints.__getitem__'s advanced indexing (10x slower)
+        results['points'] = points.new_point(
+            points.tensor.index_select(0, torch.from_numpy(choice)))
         return results
 
     def __repr__(self) -> str:
