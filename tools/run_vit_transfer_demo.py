@@ -27,9 +27,10 @@ from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
-from demo_runs import TEST, TRAIN, run  # noqa: E402
-from demo_runs import ensure_demo_data, latest_checkpoint  # noqa: E402
-from demo_runs import read_test_json  # noqa: E402
+from demo_runs import PIMAE_DEMO_DIR, TEST, TRAIN, run  # noqa: E402
+from demo_runs import data_root_options, demo_arg_parser  # noqa: E402
+from demo_runs import ensure_demo_data, find_pimae_checkpoint  # noqa: E402
+from demo_runs import latest_checkpoint, read_test_json  # noqa: E402
 
 CONFIGS = dict(
     linear_probe=osp.join(
@@ -38,51 +39,20 @@ CONFIGS = dict(
                       'configs/vit/vit-pimae_finetune_sunrgbd-crops_demo.py'))
 INITS = ('pimae', 'random')
 CONVERTER = osp.join(ROOT, 'tools/model_converters/pimae_to_mmpretrain_vit.py')
-PIMAE_DEMO_DIR = 'work_dirs/pimae_demo'
 METRIC = 'accuracy/top1'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--work-dir',
-        default='work_dirs/vit_transfer_demo',
-        help='runs go to <work-dir>/<linear_probe|finetune>_<pimae|random>')
-    parser.add_argument(
-        '--data-root',
-        default='data/sunrgbd_demo',
-        help='generated SUN RGB-D scenes (created when absent)')
-    parser.add_argument(
-        '--num-scenes',
-        type=int,
-        default=64,
-        help='scenes to generate when --data-root is empty')
-    parser.add_argument(
-        '--pimae-checkpoint',
-        help='PiMAE checkpoint (ours or official); default: the latest of '
-        f'{PIMAE_DEMO_DIR} (bash tools/demo.sh writes it)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        help='overrides passed to all four trainings and tests, e.g. '
-        'train_cfg.max_epochs=4')
+    parser = demo_arg_parser(
+        __doc__.split('\n')[0],
+        work_dir='work_dirs/vit_transfer_demo',
+        work_dir_help='runs go to '
+        '<work-dir>/<linear_probe|finetune>_<pimae|random>',
+        checkpoint_help='PiMAE checkpoint (ours or official); default: the '
+        f'latest of {PIMAE_DEMO_DIR} (bash tools/demo.sh writes it)',
+        cfg_options_help='overrides passed to all four trainings and tests, '
+        'e.g. train_cfg.max_epochs=4')
     return parser.parse_args(argv)
-
-
-def find_pimae_checkpoint(given: Optional[str]) -> str:
-    """The PiMAE checkpoint to transfer; exits with a hint if none."""
-    if given is not None:
-        if not osp.isfile(given):
-            sys.exit(f'error: PiMAE checkpoint not found: {given}')
-        return osp.abspath(given)
-    checkpoint = latest_checkpoint(PIMAE_DEMO_DIR)
-    if checkpoint is None:
-        sys.exit(f'error: no PiMAE checkpoint: {PIMAE_DEMO_DIR}/'
-                 'last_checkpoint does not name an existing file. Run '
-                 '`bash tools/demo.sh` first (it pre-trains the PiMAE demo '
-                 'there), or pass --pimae-checkpoint PATH.')
-    return osp.abspath(checkpoint)
 
 
 def read_test_metric(test_dir: str) -> float:
@@ -104,10 +74,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     vit_checkpoint = osp.abspath(osp.join(args.work_dir, 'pimae_vit.pth'))
     run([py, CONVERTER, checkpoint, vit_checkpoint])
 
-    data_options = [
-        f'{loader}.dataset.data_root={data_root}'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ]
+    data_options = data_root_options(data_root)
     init_options = dict(
         pimae=f'model.backbone.init_cfg.checkpoint={vit_checkpoint}',
         random='model.backbone.init_cfg=None')

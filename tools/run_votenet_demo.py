@@ -29,7 +29,6 @@ CPU backend.
 import argparse
 import glob
 import json
-import math
 import os
 import os.path as osp
 import sys
@@ -38,7 +37,10 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 from demo_runs import TRAIN, run  # noqa: E402
-from demo_runs import ensure_demo_data, latest_checkpoint  # noqa: E402
+from demo_runs import data_root_options, demo_arg_parser  # noqa: E402
+from demo_runs import ensure_demo_data, find_pimae_checkpoint  # noqa: E402
+from demo_runs import indoor_metric_means  # noqa: E402
+from demo_runs import print_indoor_table  # noqa: E402
 
 #: run name -> config under configs/votenet/
 CONFIGS = {
@@ -46,72 +48,33 @@ CONFIGS = {
     'pimae-scratch': 'votenet_pimae-backbone_demo_sunrgbd-3d.py',
     'pimae': 'votenet_pimae_demo_sunrgbd-3d.py',
 }
-PRETRAIN_CONFIG = osp.join(ROOT, 'configs/pimae/pretrain_demo.py')
-METRICS = ('mAP_0.25', 'mAP_0.50', 'mAR_0.25', 'mAR_0.50')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--work-dir',
-        default='work_dirs/votenet_demo',
-        help='runs go to <work-dir>/<run name>')
-    parser.add_argument(
-        '--data-root',
-        default='data/sunrgbd_demo',
-        help='generated SUN RGB-D scenes (created when absent)')
-    parser.add_argument(
-        '--num-scenes',
-        type=int,
-        default=64,
-        help='scenes to generate when --data-root is empty')
-    parser.add_argument(
-        '--pimae-checkpoint',
-        help='PiMAE checkpoint; default: the latest of work_dirs/pimae_demo, '
-        'pre-trained with configs/pimae/pretrain_demo.py if there is none')
+    parser = demo_arg_parser(
+        __doc__.split('\n')[0],
+        work_dir='work_dirs/votenet_demo',
+        work_dir_help='runs go to <work-dir>/<run name>',
+        checkpoint_help='PiMAE checkpoint; default: the latest of '
+        'work_dirs/pimae_demo, pre-trained with '
+        'configs/pimae/pretrain_demo.py if there is none',
+        cfg_options_help='overrides passed to every VoteNet training, e.g. '
+        'train_cfg.max_epochs=10')
     parser.add_argument(
         '--runs',
         nargs='+',
         choices=list(CONFIGS),
         default=list(CONFIGS),
         help='which of the three runs to make (default: all)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        help='overrides passed to every VoteNet training, e.g. '
-        'train_cfg.max_epochs=10')
     return parser.parse_args(argv)
-
-
-def pimae_checkpoint(given: Optional[str], data_root: str) -> str:
-    """The checkpoint given, or the PiMAE demo's latest (pre-trained here
-    when there is none)."""
-    checkpoint = given
-    if checkpoint is None:
-        pretrain_dir = 'work_dirs/pimae_demo'
-        checkpoint = latest_checkpoint(pretrain_dir)
-        if checkpoint is None:
-            run([
-                sys.executable, TRAIN, PRETRAIN_CONFIG, '--work-dir',
-                pretrain_dir, '--cfg-options',
-                f'train_dataloader.dataset.data_root={data_root}'
-            ])
-            checkpoint = latest_checkpoint(pretrain_dir)
-    checkpoint = osp.abspath(checkpoint)
-    if not osp.isfile(checkpoint):
-        sys.exit(f'error: PiMAE checkpoint not found: {checkpoint}')
-    return checkpoint
 
 
 def read_val_metrics(work_dir: str) -> Dict[str, float]:
     """AP / AR of the last validation of the newest run in ``work_dir``.
 
     The metrics are those ``IndoorMetric`` computed, as the run logged them
-    to ``<work_dir>/<timestamp>/vis_data/scalars.json``. ``IndoorMetric``
-    gives NaN for a class without ground truth in the split (and so a NaN
-    mean); a small generated val split may miss some classes, so the means
-    here are over the classes it has (``num_classes``).
+    to ``<work_dir>/<timestamp>/vis_data/scalars.json``, averaged over the
+    classes the val split has (``num_classes``).
     """
     logs = sorted(
         glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')),
@@ -127,32 +90,18 @@ def read_val_metrics(work_dir: str) -> Dict[str, float]:
     if not last_val:
         sys.exit(f'error: {logs[-1]} holds no IndoorMetric result; did the '
                  'run validate at its end (train_cfg.val_interval)?')
-    summary: Dict[str, float] = {}
-    for metric in METRICS:
-        kind, thr = metric.split('_')  # mAP / mAR, threshold
-        suffix = f'_{"AP" if kind == "mAP" else "rec"}_{thr}'
-        values = [
-            float(v) for k, v in last_val.items()
-            if k.endswith(suffix) and not math.isnan(float(v))
-        ]
-        if not values:
-            sys.exit(f'error: {logs[-1]} has no per-class {suffix[1:]}')
-        summary[metric] = sum(values) / len(values)
-        summary['num_classes'] = len(values)
-    return summary
+    return indoor_metric_means(last_val, logs[-1])
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     data_root = args.data_root.rstrip('/') + '/'
     ensure_demo_data(data_root, args.num_scenes)
-    data_options = [
-        f'{loader}.dataset.data_root={data_root}'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ]
+    data_options = data_root_options(data_root)
     checkpoint = None
     if 'pimae' in args.runs:
-        checkpoint = pimae_checkpoint(args.pimae_checkpoint, data_root)
+        checkpoint = find_pimae_checkpoint(
+            args.pimae_checkpoint, pretrain_data_root=data_root)
 
     results, seconds = {}, {}
     for name in args.runs:
@@ -174,14 +123,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.makedirs(args.work_dir, exist_ok=True)
     with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
-    print('\nVoteNet demo (val split of the generated scenes):')
-    print(f'| backbone | {" | ".join(METRICS)} | classes with val boxes | '
-          'train + val (s) |')
-    print('|' + ' --- |' * (len(METRICS) + 3))
-    for name, metrics in results.items():
-        values = ' | '.join(f'{100 * metrics[m]:.2f}' for m in METRICS)
-        print(f'| {name} | {values} | {metrics["num_classes"]} | '
-              f'{seconds[name]:.0f} |')
+    print_indoor_table('VoteNet demo (val split of the generated scenes):',
+                       'backbone', results, seconds)
     print(f'\nsummary: {osp.abspath(osp.join(args.work_dir, "summary.json"))}')
     return 0
 

@@ -9,12 +9,10 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
-custom_hooks = [
-    dict(type='WeightsOnlyCheckpointHook'),
-    dict(type='RandomStateCheckpointHook'),
+default_hooks = dict(logger=dict(interval=10))
+# stop on a NaN / inf loss; pictures of the reconstructions every 500
+# iterations and at the end
+custom_hooks = _base_.custom_hooks + [
     dict(type='StopOnInvalidLossHook'),
     dict(type='ReconstructionVisualizationHook', interval=500),
 ]

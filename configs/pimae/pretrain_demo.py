@@ -11,33 +11,18 @@ train_dataloader = dict(
     persistent_workers=True,
     dataset=dict(data_root=data_root))
 
-max_epochs = 10
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-optim_wrapper = dict(optimizer=dict(lr=1e-3), accumulative_counts=1)
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 2,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=2,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+train_cfg = dict(max_epochs=10)
+optim_wrapper = dict(accumulative_counts=1)
+# a 2-epoch warm-up from 0.1 x lr, then the cosine to 1e-5 at the last epoch
+warmup_epochs = 2
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].update(start_factor=0.1, end=warmup_epochs)
+param_scheduler[1].update(begin=warmup_epochs, eta_min=1e-5)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=2, max_keep_ckpts=2))
+    logger=dict(interval=5), checkpoint=dict(interval=2, max_keep_ckpts=2))
 custom_hooks = [
-    dict(type='WeightsOnlyCheckpointHook'),
-    dict(type='RandomStateCheckpointHook'),
-    dict(type='StopOnInvalidLossHook'),
-    dict(type='ReconstructionVisualizationHook', interval=40, num_samples=2),
+    dict(hook, interval=40, num_samples=2)
+    if hook.type == 'ReconstructionVisualizationHook' else hook
+    for hook in _base_.custom_hooks
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -10,7 +10,6 @@ _base_ = ['./threedetr_1xb8-1080e_sunrgbd-3d-10class.py']
 data_root = 'data/sunrgbd_demo/'
 num_points = 4000
 max_epochs = 40
-lr = 7e-4
 
 model = dict(
     backbone=dict(
@@ -26,33 +25,15 @@ model = dict(
             layer_cfg=dict(
                 embed_dims=128, num_heads=4, feedforward_channels=128))))
 
+# the full config's pipelines with 4000 points and without RandomCuboid
+# (made for scenes of more than 30000 points)
 train_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=False,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
-    dict(type='LoadAnnotations3D'),
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5),
-    dict(
-        type='GlobalRotScaleTrans',
-        rot_range=[-0.523599, 0.523599],
-        scale_ratio_range=[0.85, 1.15]),
-    dict(type='PointSample', num_points=num_points),
-    dict(
-        type='Pack3DDetInputs',
-        keys=['points', 'gt_bboxes_3d', 'gt_labels_3d'])
+    dict(t, num_points=num_points) if t.type == 'PointSample' else t
+    for t in _base_.train_pipeline if t.type != 'RandomCuboid'
 ]
 test_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=False,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
-    dict(type='PointSample', num_points=num_points),
-    dict(type='Pack3DDetInputs', keys=['points'])
+    dict(t, num_points=num_points) if t.type == 'PointSample' else t
+    for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
     batch_size=4,
@@ -66,24 +47,11 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / lr,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 2,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=2,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+# a 2-epoch warm-up, then the full config's cosine to the last epoch
+warmup_epochs = 2
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].update(end=warmup_epochs)
+param_scheduler[1].update(begin=warmup_epochs)
 train_cfg = dict(max_epochs=max_epochs, val_begin=1, val_interval=max_epochs)
 # the same seed for the scratch and the PiMAE run: only the encoder differs
 randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)

@@ -10,9 +10,6 @@ custom_imports = dict(
     imports=['projects.pimae.pimae'], allow_failed_imports=False)
 
 data_root = 'data/sunrgbd_demo/'
-class_names = ('bed', 'table', 'sofa', 'chair', 'toilet', 'desk', 'dresser',
-               'night_stand', 'bookshelf', 'bathtub')
-metainfo = dict(classes=class_names)
 num_points = 4000
 max_epochs = 12
 
@@ -24,24 +21,11 @@ model = dict(
         num_samples=(32, 16, 16, 16)),
     bbox_head=dict(vote_aggregation_cfg=dict(num_point=64)))
 
+# mmdet3d's training pipeline with 4000 points; its test pipeline without
+# the (identity) test-time augmentation wrapper
 train_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=True,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
-    dict(type='LoadAnnotations3D'),
-    dict(type='RandomFlip3D', sync_2d=False, flip_ratio_bev_horizontal=0.5),
-    dict(
-        type='GlobalRotScaleTrans',
-        rot_range=[-0.523599, 0.523599],
-        scale_ratio_range=[0.85, 1.15],
-        shift_height=True),
-    dict(type='PointSample', num_points=num_points),
-    dict(
-        type='Pack3DDetInputs',
-        keys=['points', 'gt_bboxes_3d', 'gt_labels_3d'])
+    dict(t, num_points=num_points) if t.type == 'PointSample' else t
+    for t in _base_.train_pipeline
 ]
 test_pipeline = [
     dict(
@@ -53,41 +37,29 @@ test_pipeline = [
     dict(type='PointSample', num_points=num_points),
     dict(type='Pack3DDetInputs', keys=['points'])
 ]
+# the SUN RGB-D dataset of mmdet3d's config without its RepeatDataset wrapper
 train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
+        _base_.train_dataloader.dataset.dataset,
         _delete_=True,
-        type='SUNRGBDDataset',
         data_root=data_root,
-        ann_file='sunrgbd_infos_train.pkl',
-        pipeline=train_pipeline,
-        filter_empty_gt=False,
-        metainfo=metainfo,
-        box_type_3d='Depth'))
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(
-        data_root=data_root,
-        ann_file='sunrgbd_infos_val.pkl',
-        pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-lr = 0.008
-optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[int(max_epochs * 2 / 3),
-                    int(max_epochs * 8 / 9)],
-        gamma=0.1)
-]
+# mmdet3d's steps at 2/3 and 8/9 of the (shorter) schedule
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].update(
+    end=max_epochs,
+    milestones=[int(max_epochs * 2 / 3),
+                int(max_epochs * 8 / 9)])
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 # the same seed for the three runs: only the backbone (and its init) differs
 randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)

@@ -2,26 +2,11 @@
 # PiMAE's point backbone trained from scratch: the baseline of
 # votenet_pimae_8xb8_scannet-3d.py. 1024 seeds of 256 channels from xyz +
 # height, as VoteHead expects.
-_base_ = ['mmdet3d::votenet/votenet_8xb8_scannet-3d.py']
+_base_ = [
+    'mmdet3d::votenet/votenet_8xb8_scannet-3d.py',
+    '../_base_/models/pimae_point_backbone.py'
+]
 custom_imports = dict(
     imports=['projects.pimae.pimae'], allow_failed_imports=False)
 
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='PiMAEPointBackbone',
-        in_channels=4,
-        pre_encoder=dict(
-            type='PointNetSetAbstraction',
-            num_points=1024,
-            radius=0.2,
-            num_samples=64,
-            mlp_channels=(64, 128, 256)),
-        encoder=dict(
-            type='DETRStyleEncoder',
-            num_layers=6,
-            layer_cfg=dict(
-                embed_dims=256,
-                num_heads=4,
-                feedforward_channels=128,
-                dropout=0.1))))
+model = dict(backbone=dict(_base_.pimae_point_backbone, _delete_=True))

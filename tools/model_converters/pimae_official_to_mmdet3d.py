@@ -31,7 +31,7 @@ import os.path as osp
 import re
 import sys
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,7 +159,8 @@ def map_key(key: str, inverse: bool = False) -> Optional[str]:
 
 
 def extract_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
-    """The model state of a checkpoint, without ``module.`` prefixes.
+    """The model state of a checkpoint, without ``module.`` prefixes
+    (shared by the converters of official checkpoints).
 
     Args:
         checkpoint (dict): A loaded checkpoint.
@@ -173,11 +174,17 @@ def extract_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
     return OrderedDict(revise_keys(get_state_dict(checkpoint)))
 
 
-def load_checkpoint_file(path: str) -> dict:
+def load_checkpoint_file(path: str, allowed_globals: Sequence = ()) -> dict:
     """Read a checkpoint safely (``torch.load(weights_only=True)``).
+
+    Shared by the converters of official checkpoints
+    (``threedetr_official_to_mmdet3d.py`` allows 3DETR's extras).
 
     Args:
         path (str): Checkpoint path.
+        allowed_globals (sequence): Plain-data classes to admit besides
+            torch's (see
+            :func:`projects.pimae.pimae.utils.checkpoint.load_checkpoint_file`).
 
     Returns:
         dict: The checkpoint.
@@ -189,9 +196,38 @@ def load_checkpoint_file(path: str) -> dict:
     from projects.pimae.pimae.utils.checkpoint import (
         CheckpointError, load_checkpoint_file as load_file)
     try:
-        return load_file(path)
+        return load_file(path, allowed_globals=allowed_globals)
     except (FileNotFoundError, CheckpointError) as error:
         sys.exit(f'error: {error}')
+
+
+def add_target_report(converted: Dict[str, torch.Tensor],
+                      target_shapes: Dict[str, torch.Size],
+                      report: dict) -> None:
+    """Compare a converted state dict with the model's, into ``report``.
+
+    Shared by the converters of official checkpoints.
+
+    Args:
+        converted (dict[str, Tensor]): The renamed state.
+        target_shapes (dict[str, torch.Size]): The model's state-dict
+            shapes.
+        report (dict): Gets ``missing_target`` (model keys the converted
+            state lacks) and ``shape_mismatch``; renamed keys the model
+            does not have are added to its ``unmatched_source``.
+    """
+    report['missing_target'] = [
+        k for k in target_shapes if k not in converted
+    ]
+    report['shape_mismatch'] = [
+        f'{k}: {tuple(v.shape)} vs {tuple(target_shapes[k])}'
+        for k, v in converted.items()
+        if k in target_shapes and v.shape != target_shapes[k]
+    ]
+    report['unmatched_source'] += [
+        f'{k} (renamed, not in the model)' for k in converted
+        if k not in target_shapes
+    ]
 
 
 def convert_official(
@@ -226,18 +262,7 @@ def convert_official(
             value = value[:, 1:]  # drop a cls slot
         converted[new_key] = value
     if target_keys is not None:
-        report['missing_target'] = [
-            k for k in target_keys if k not in converted
-        ]
-        report['shape_mismatch'] = [
-            f'{k}: {tuple(v.shape)} vs {tuple(target_keys[k])}'
-            for k, v in converted.items()
-            if k in target_keys and v.shape != target_keys[k]
-        ]
-        report['unmatched_source'] += [
-            f'{k} (renamed, not in the model)' for k in converted
-            if k not in target_keys
-        ]
+        add_target_report(converted, target_keys, report)
     return converted, report
 
 
@@ -260,7 +285,8 @@ def to_official(state: Dict[str, torch.Tensor]) -> OrderedDict:
 
 
 def format_report(report: dict) -> str:
-    """A readable multi-line report."""
+    """A readable multi-line report of the lists ``report`` has (shared by
+    the converters of official checkpoints)."""
     lines = []
     titles = dict(
         dropped='dropped as expected (unused by the original)',
@@ -268,30 +294,36 @@ def format_report(report: dict) -> str:
         missing_target='MISSING in the converted state (model keys)',
         shape_mismatch='SHAPE MISMATCHES')
     for name, title in titles.items():
-        lines.append(f'{title}: {len(report[name])}')
-        lines += [f'    {k}' for k in report[name]]
+        if name in report:
+            lines.append(f'{title}: {len(report[name])}')
+            lines += [f'    {k}' for k in report[name]]
     return '\n'.join(lines)
 
 
-def build_target_model(config: Optional[str]):
-    """Build the model of ``config`` (or the default PiMAE).
+def build_config_model(cfg) -> torch.nn.Module:
+    """Build ``cfg.model`` in the config's default scope (mmdet3d unless it
+    says otherwise): the modules it nests, such as the data preprocessor,
+    are looked up by mmengine's ``BaseModel`` in the scope's registry.
+    Shared by the converters of official checkpoints.
 
-    The model is built in the config's default scope (mmdet3d): the
-    modules it nests, such as the data preprocessor, are looked up by
-    mmengine's ``BaseModel`` in the scope's registry.
+    Args:
+        cfg (Config): A config with a ``model``.
     """
-    from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     import projects.pimae.pimae  # noqa: F401  (registers the modules)
     from mmdet3d.registry import MODELS
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmdet3d')):
+        return MODELS.build(cfg.model)
+
+
+def build_target_model(config: Optional[str]) -> torch.nn.Module:
+    """Build the model of ``config`` (or the default PiMAE)."""
+    from mmengine.config import Config
     if config is None:
-        model_cfg, scope = dict(type='PiMAE'), 'mmdet3d'
-    else:
-        cfg = Config.fromfile(config)
-        model_cfg, scope = cfg.model, cfg.get('default_scope', 'mmdet3d')
-    with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(model_cfg)
+        return build_config_model(Config(dict(model=dict(type='PiMAE'))))
+    return build_config_model(Config.fromfile(config))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

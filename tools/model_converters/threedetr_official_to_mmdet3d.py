@@ -65,6 +65,12 @@ import torch  # noqa: E402
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if sys.path[:1] != [ROOT]:  # this clone's code wins over any installed copy
     sys.path.insert(0, ROOT)
+sys.path.insert(1, osp.dirname(osp.abspath(__file__)))
+# what the converters of official checkpoints share
+import pimae_official_to_mmdet3d as official  # noqa: E402
+from pimae_official_to_mmdet3d import add_target_report  # noqa: E402
+from pimae_official_to_mmdet3d import extract_state_dict  # noqa: E402,F401
+from pimae_official_to_mmdet3d import format_report  # noqa: E402
 
 DEFAULT_MODEL_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models',
                                 'threedetr.py')
@@ -182,31 +188,6 @@ def clockwise_to_counter_clockwise(tensor: torch.Tensor,
     return -out if negate else out
 
 
-def extract_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
-    """The model state of a checkpoint, without ``module.`` prefixes.
-
-    Args:
-        checkpoint (dict): A loaded checkpoint.
-
-    Returns:
-        dict[str, Tensor]: The state dict.
-    """
-    state = checkpoint
-    for key in ('model', 'state_dict'):
-        if isinstance(checkpoint, dict) and isinstance(
-                checkpoint.get(key), dict):
-            state = checkpoint[key]
-            break
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError('no state dict of tensors found in the checkpoint '
-                         "(looked under 'model', 'state_dict' and the top "
-                         'level)')
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in state.items())
-
-
 def _safe_numpy_globals() -> list:
     """numpy scalar reconstruction helpers for ``weights_only`` loading."""
     try:
@@ -236,13 +217,8 @@ def load_checkpoint_file(path: str) -> dict:
     Raises:
         SystemExit: Naming the file, when it is missing or unreadable.
     """
-    from projects.pimae.pimae.utils.checkpoint import (
-        CheckpointError, load_checkpoint_file as load_file)
-    allowed = [argparse.Namespace] + _safe_numpy_globals()
-    try:
-        return load_file(path, allowed_globals=allowed)
-    except (FileNotFoundError, CheckpointError) as error:
-        sys.exit(f'error: {error}')
+    return official.load_checkpoint_file(
+        path, allowed_globals=[argparse.Namespace] + _safe_numpy_globals())
 
 
 def convert_official(
@@ -273,18 +249,7 @@ def convert_official(
             value = clockwise_to_counter_clockwise(value, negate=True)
         converted[new_key] = value
     if target_shapes is not None:
-        report['missing_target'] = [
-            k for k in target_shapes if k not in converted
-        ]
-        report['shape_mismatch'] = [
-            f'{k}: {tuple(v.shape)} vs {tuple(target_shapes[k])}'
-            for k, v in converted.items()
-            if k in target_shapes and v.shape != target_shapes[k]
-        ]
-        report['unmatched_source'] += [
-            f'{k} (renamed, not in the model)' for k in converted
-            if k not in target_shapes
-        ]
+        add_target_report(converted, target_shapes, report)
     return converted, report
 
 
@@ -330,10 +295,6 @@ def build_target_model(config: Optional[str], options: Optional[dict] = None):
         nn.Module: The model.
     """
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    import projects.pimae.pimae  # noqa: F401  (registers the modules)
-    from mmdet3d.registry import MODELS
     cfg = Config.fromfile(config or DEFAULT_MODEL_CONFIG)
     model_cfg = cfg.model
     if config is None and options is not None:
@@ -342,22 +303,7 @@ def build_target_model(config: Optional[str], options: Optional[dict] = None):
         model_cfg.bbox_head.num_classes = options['num_classes']
         model_cfg.bbox_head.bbox_coder.num_angle_bins = options[
             'num_angle_bins']
-    with DefaultScope.overwrite_default_scope(
-            cfg.get('default_scope', 'mmdet3d')):
-        return MODELS.build(model_cfg)
-
-
-def format_report(report: dict) -> str:
-    """A readable multi-line report."""
-    lines = []
-    titles = dict(
-        unmatched_source='UNMATCHED source keys',
-        missing_target='MISSING in the converted state (model keys)',
-        shape_mismatch='SHAPE MISMATCHES')
-    for name, title in titles.items():
-        lines.append(f'{title}: {len(report[name])}')
-        lines += [f'    {k}' for k in report[name]]
-    return '\n'.join(lines)
+    return official.build_config_model(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

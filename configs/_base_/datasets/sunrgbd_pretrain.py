@@ -2,11 +2,10 @@
 # mmdet3d's converter, see projects/pimae/docs/data_preparation.md).
 # Every transform that moves points or pixels keeps `depth2img` exact.
 
+_base_ = ['./sunrgbd_classes.py']
+
 dataset_type = 'SUNRGBDPretrainDataset'
 data_root = 'data/sunrgbd/'
-class_names = ('bed', 'table', 'sofa', 'chair', 'toilet', 'desk', 'dresser',
-               'night_stand', 'bookshelf', 'bathtub')
-metainfo = dict(classes=class_names)
 backend_args = None
 
 train_pipeline = [
@@ -20,7 +19,9 @@ train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='CheckDepth2Img'),
     dict(type='LoggedPointSample', num_points=20000),
-    dict(type='FurthestPointSample', num_points=2048),  # in the data workers
+    # in the data workers; configs/pimae/*_device-fps.py moves it into the
+    # data preprocessor, on the GPUs (PiMAEDataPreprocessor.fps_num_points)
+    dict(type='FurthestPointSample', num_points=2048),
     dict(type='ResizeWithDepth2Img', scale=(352, 256), keep_ratio=False),
     # The released recipe trains without augmentation (train_aug: False);
     # `train_pipeline.6.flip_ratio` etc. switch it on.
@@ -51,7 +52,7 @@ train_dataloader = dict(
         ann_file='sunrgbd_infos_train.pkl',
         data_prefix=dict(pts='points', img='sunrgbd_trainval/image'),
         modality=dict(use_camera=True, use_lidar=True),
-        metainfo=metainfo,
+        metainfo=_base_.metainfo,
         pipeline=train_pipeline,
         box_type_3d='Depth',
         # a bad sample is logged by name and replaced instead of ending the

@@ -5,11 +5,10 @@
 # 3DETR's: x flip, z rotation +-30 deg, scale 0.85-1.15, then RandomCuboid
 # (a random axis-aligned crop holding >= 30000 points) before the 20000
 # points are sampled.
+_base_ = ['./sunrgbd_classes.py']
+
 dataset_type = 'SUNRGBDDataset'
 data_root = 'data/sunrgbd/'
-class_names = ('bed', 'table', 'sofa', 'chair', 'toilet', 'desk', 'dresser',
-               'night_stand', 'bookshelf', 'bathtub')
-metainfo = dict(classes=class_names)
 backend_args = None
 num_points = 20000
 
@@ -61,7 +60,7 @@ train_dataloader = dict(
         ann_file='sunrgbd_infos_train.pkl',
         pipeline=train_pipeline,
         filter_empty_gt=False,
-        metainfo=metainfo,
+        metainfo=_base_.metainfo,
         box_type_3d='Depth',
         backend_args=backend_args))
 val_dataloader = dict(
@@ -75,7 +74,7 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='sunrgbd_infos_val.pkl',
         pipeline=test_pipeline,
-        metainfo=metainfo,
+        metainfo=_base_.metainfo,
         test_mode=True,
         box_type_3d='Depth',
         backend_args=backend_args))

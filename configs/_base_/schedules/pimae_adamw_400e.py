@@ -19,21 +19,25 @@ optim_wrapper = dict(
             'modality_': dict(decay_mult=0.0),
         }))
 
+# The cosine (the project's CosineAnnealingToEndLR, mmengine's
+# CosineAnnealingLR to the end of training) gives no `end` (nor `T_max`):
+# the runner ends it at train_cfg.max_epochs, so `--cfg-options
+# train_cfg.max_epochs=N` (or a config that sets it) shortens the whole
+# schedule consistently; a run shorter than the warm-up never reaches it.
+warmup_epochs = 15
 param_scheduler = [
     dict(
         type='LinearLR',
         start_factor=1e-3,
         by_epoch=True,
         begin=0,
-        end=15,
+        end=warmup_epochs,
         convert_to_iter_based=True),
     dict(
-        type='CosineAnnealingLR',
-        T_max=385,
+        type='CosineAnnealingToEndLR',
         eta_min=1e-6,
         by_epoch=True,
-        begin=15,
-        end=400,
+        begin=warmup_epochs,
         convert_to_iter_based=True),
 ]
 

@@ -5,10 +5,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..datasets.sunrgbd_classes import SUNRGBD_CLASSES
 from ..geometry import rotation_z_matrix
 
-CLASSES = ('bed', 'table', 'sofa', 'chair', 'toilet', 'desk', 'dresser',
-           'night_stand', 'bookshelf', 'bathtub')
+#: the generated objects' classes and label order: SUN RGB-D's
+CLASSES = SUNRGBD_CLASSES
 
 #: Size ranges in metres of each class: ``(dx, dy, dz)`` as ``(min, max)``
 #: pairs; ``dx`` is the length along the object's own x axis.

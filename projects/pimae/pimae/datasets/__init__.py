@@ -8,6 +8,7 @@ The synthetic SUN RGB-D generator, a data tool that registers nothing, is
 from .bad_sample_error import BadSampleError, describe_sample
 from .info_file import InfoFileError, load_info_file
 from .sunrgbd_object_crop_dataset import SUNRGBDObjectCropDataset
+from .sunrgbd_point_crop_dataset import SUNRGBDPointCropDataset
 from .sunrgbd_pretrain_dataset import SUNRGBDPretrainDataset
 from .transforms import (CheckDepth2Img, CropObjectBox, FurthestPointSample,
                          GlobalFlipRotScaleWithDepth2Img,
@@ -20,5 +21,5 @@ __all__ = [
     'CheckDepth2Img', 'FurthestPointSample', 'GlobalFlipRotScaleWithDepth2Img',
     'LoadCheckedPointsFromFile', 'LoggedPointSample',
     'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img',
-    'SUNRGBDObjectCropDataset', 'CropObjectBox'
+    'SUNRGBDObjectCropDataset', 'CropObjectBox', 'SUNRGBDPointCropDataset'
 ]

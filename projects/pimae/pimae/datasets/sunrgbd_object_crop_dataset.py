@@ -8,11 +8,7 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 from .info_file import load_info_file
-
-#: SUN RGB-D's 10 detection classes, in the label order of mmdet3d's
-#: ``SUNRGBDDataset`` and of its info-file converter
-SUNRGBD_CLASSES = ('bed', 'table', 'sofa', 'chair', 'toilet', 'desk',
-                   'dresser', 'night_stand', 'bookshelf', 'bathtub')
+from .sunrgbd_classes import SUNRGBD_CLASSES
 
 
 @DATASETS.register_module()

@@ -1,0 +1,3 @@
+from .cosine_annealing_to_end_lr import CosineAnnealingToEndLR
+
+__all__ = ['CosineAnnealingToEndLR']

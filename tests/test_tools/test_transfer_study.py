@@ -1,0 +1,174 @@
+"""Tests of the transfer study (tools/analysis_tools/transfer_study.py) and
+its report helpers."""
+import json
+import math
+import os
+import os.path as osp
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
+import study_report  # noqa: E402
+import transfer_study  # noqa: E402
+
+STUDY = osp.join(ROOT, 'tools', 'analysis_tools', 'transfer_study.py')
+
+
+def test_mean_std_is_the_sample_std():
+    values = [61.5, 58.0, 64.25, 60.0]
+    mean, std = study_report.mean_std(values)
+    assert mean == pytest.approx(statistics.mean(values))
+    assert std == pytest.approx(statistics.stdev(values))
+    assert study_report.mean_std([3.0]) == (3.0, 0.)
+    with pytest.raises(ValueError):
+        study_report.mean_std([])
+
+
+def test_aggregate_table_and_chart(tmp_path):
+    cells = [
+        dict(variant='random-init', seed=0, point_knn=20., image_linear=10.),
+        dict(variant='random-init', seed=1, point_knn=24., image_linear=14.),
+        dict(variant='point-only', seed=0, point_knn=40.),
+        dict(variant='point-only', seed=1, point_knn=44.),
+    ]
+    metrics = ('point_knn', 'image_linear')
+    table = study_report.aggregate(cells, ['random-init', 'point-only'],
+                                   metrics)
+    assert table['random-init']['point_knn']['mean'] == 22.
+    assert table['random-init']['point_knn']['std'] == pytest.approx(
+        math.sqrt(8.))
+    assert table['point-only']['point_knn']['values'] == [40., 44.]
+    assert 'image_linear' not in table['point-only']
+    text = study_report.markdown_table(table, metrics)
+    assert '| random-init | 22.00 ± 2.83 (2) | 12.00 ± 2.83 (2) |' in text
+    assert '| point-only | 42.00 ± 2.83 (2) | n/a |' in text
+    png = tmp_path / 'chart.png'
+    study_report.bar_chart(table, metrics, str(png))
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_json_writes_are_whole(tmp_path):
+    path = str(tmp_path / 'cells' / 'a.json')
+    study_report.write_json_atomic(path, dict(a=1))
+    assert study_report.read_json(path) == dict(a=1)
+    assert os.listdir(tmp_path / 'cells') == ['a.json']  # no temp left
+    assert study_report.read_cells(str(tmp_path / 'cells')) == [dict(a=1)]
+
+
+def test_map_leaves_out_classes_without_ground_truth():
+    metrics = {
+        'bed_AP_0.25': 0.5,
+        'chair_AP_0.25': float('nan'),  # predicted, not in the split
+        'sofa_AP_0.25': 0.0,
+        'mAP_0.25': float('nan'),
+        'bed_AP_0.50': 0.25,
+    }
+    assert transfer_study.map_over_present_classes(metrics) == 0.25
+    with pytest.raises(KeyError, match='AP_0.25'):
+        transfer_study.map_over_present_classes({'mAP_0.25': 0.1})
+
+
+def test_schedules_fit_the_study_epochs():
+    from mmengine.config import Config
+    cfg = Config(
+        dict(param_scheduler=[
+            dict(type='LinearLR', by_epoch=True, begin=0, end=15),
+            dict(
+                type='CosineAnnealingLR',
+                by_epoch=True,
+                T_max=385,
+                begin=15,
+                end=400)
+        ]))
+    transfer_study.follow_epochs(cfg, 10)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 2)
+    assert (cosine.begin, cosine.end, cosine.T_max) == (2, 10, 8)
+
+
+def _row(mean, std, n=3):
+    return dict(mean=mean, std=std, n=n, values=[])
+
+
+def test_checks_compare_gaps_with_the_seed_std():
+    table = {
+        'random-init': dict(point_linear=_row(30., 2.)),
+        'mask-random': dict(point_linear=_row(36., 1.)),
+        'mask-uniform': dict(point_linear=_row(37., 1.)),
+        'mask-complement': dict(point_linear=_row(33., 1.)),
+    }
+    lines = transfer_study.checks(table)
+    assert any('mask-random' in line and ': holds' in line for line in lines)
+    assert any('mask-complement' in line and 'does not hold' in line
+               for line in lines)  # gap 3 < 2 x 2
+    assert any('mask-uniform > mask-random > mask-complement' in line
+               and 'complement best: does not hold' in line
+               for line in lines)
+    one_seed = {k: {m: _row(r['mean'], 0., n=1) for m, r in v.items()}
+                for k, v in table.items()}
+    assert all('one seed only' in line
+               for line in transfer_study.checks(one_seed)[:2])
+
+
+def _study(work_dir):
+    return [
+        sys.executable, STUDY, '--size', 'quick', '--seeds', '1',
+        '--variants', 'random-init', 'point-only', '--steps', 'point_knn',
+        'image_linear', '--work-dir', work_dir
+    ]
+
+
+def test_quick_study_writes_every_cell_and_resumes(tmp_path):
+    """Stopped after its first cell, the study resumes without recomputing
+    it and writes the table with every cell."""
+    work_dir = str(tmp_path / 'study')
+    first_cell = osp.join(work_dir, 'cells', 'random-init_seed0.json')
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen(
+        _study(work_dir),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        while not osp.isfile(first_cell) and proc.poll() is None:
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # interrupted, mid-study
+        proc.wait()
+    assert osp.isfile(first_cell), 'the study ended before its first cell'
+    assert not osp.isfile(osp.join(work_dir, 'results.json'))
+    written = os.stat(first_cell).st_mtime_ns
+
+    out = subprocess.run(
+        _study(work_dir), cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert '[1/2] random-init, seed 0' in out.stdout
+    first = out.stdout.split('[2/2]')[0]
+    assert 'finished earlier, read back' in first
+    assert os.stat(first_cell).st_mtime_ns == written  # not recomputed
+    results = json.load(open(osp.join(work_dir, 'results.json')))
+    cells = {(c['variant'], c['seed']): c for c in results['cells']}
+    assert set(cells) == {('random-init', 0), ('point-only', 0)}
+    for cell in cells.values():
+        assert 0. <= cell['point_knn'] <= 100.
+        assert 'point_linear' not in cell and 'det_map25' not in cell
+    assert 0. <= cells[('random-init', 0)]['image_linear'] <= 100.
+    assert 'image_linear' not in cells[('point-only', 0)]  # no image branch
+    # the point-only cell was pre-trained, the random-init one was not
+    assert osp.isfile(osp.join(work_dir, 'cells', 'point-only_seed0',
+                               'pretrain', 'epoch_1.pth'))
+    assert not osp.isdir(osp.join(work_dir, 'cells', 'random-init_seed0',
+                                  'pretrain'))
+    table = open(osp.join(work_dir, 'results.md')).read()
+    assert '| random-init |' in table and '| point-only |' in table
+    assert 'image linear probe' in table and 'n/a |' in table
+    assert '3DETR' not in table  # not requested
+    assert osp.getsize(osp.join(work_dir, 'results.png')) > 0
