@@ -93,7 +93,7 @@ def test_compat_matches_official_get_center_masks():
     row = torch.floor(v * (height - 1) / 16)
     expected = (row * (width // 16) + col).long()
     result = pixel_to_patch_index(
-        uv, (height, width), 16, compat_norm_size=(730, 530))
+        uv, (height, width), 16, compat_norm_shape=(530, 730))
     assert torch.equal(result, expected)
     # It differs from the exact geometry, which divides by the real size.
     exact = pixel_to_patch_index(uv * torch.tensor([352 / 730, 256 / 530]),
@@ -109,7 +109,7 @@ def test_compat_matches_official_get_center_masks():
     (dict(img_shape=(64, )), 'img_shape must be a pair'),
     (dict(uv=np.zeros((5, 3))), r'uv must have shape \(\.\.\., N, 2\)'),
     (dict(valid=np.ones(4, dtype=bool)), r'valid must have shape .*\(5,\)'),
-    (dict(compat_norm_size=(730, 0)), 'compat_norm_size'),
+    (dict(compat_norm_shape=(730, 0)), 'compat_norm_shape'),
 ])
 def test_rejects_bad_inputs(kwargs, match):
     args = dict(uv=np.zeros((5, 2)), img_shape=IMG_SHAPE, patch_size=PATCH)
@@ -147,11 +147,11 @@ def test_compat_maps_resized_pixels_back_to_the_native_frame():
         result = pixel_to_patch_index(
             uv, (height, width),
             16,
-            compat_norm_size=(730, 530),
+            compat_norm_shape=(530, 730),
             native_scale=factors)
         np.testing.assert_array_equal(np.asarray(result), expected)
     # 640x480 frames only reach the top-left of the grid in the original
     assert expected.max() < 22 * 15
     naive = pixel_to_patch_index(
-        resized, (height, width), 16, compat_norm_size=(730, 530))
+        resized, (height, width), 16, compat_norm_shape=(530, 730))
     assert not np.array_equal(naive, expected)

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from projects.pimae.pimae.geometry import (PIMAE_COMPAT_NORM_SIZE,
+from projects.pimae.pimae.geometry import (PIMAE_COMPAT_NORM_SHAPE,
                                            PIMAE_COMPAT_UPSAMPLE_SIZE,
                                            sample_feature_map,
                                            sample_patch_tokens)
@@ -117,7 +117,7 @@ def test_compat_swap_xy_samples_the_transposed_location():
                                                   IMG_SHAPE))
 
 
-def test_compat_norm_size_hand_computed():
+def test_compat_norm_shape_hand_computed():
     """Original: g = (round(v)/530, round(u)/730) [swapped], grid = 2g - 1,
     on a map of the same size as its 256x352 resized image."""
     height, width = PIMAE_COMPAT_UPSAMPLE_SIZE
@@ -126,7 +126,7 @@ def test_compat_norm_size_hand_computed():
     # round -> (100, 201); grid_sample with align_corners=False reads the
     # normalised g at map column g * 352 - 0.5 and row g * 256 - 0.5.
     plain = sample_feature_map(
-        feat, uv, (530, 730), compat_norm_size=PIMAE_COMPAT_NORM_SIZE)
+        feat, uv, (530, 730), compat_norm_shape=PIMAE_COMPAT_NORM_SHAPE)
     col, row = 100 / 730 * 352 - 0.5, 201 / 530 * 256 - 0.5
     torch.testing.assert_close(
         plain[0, 0, 0], torch.tensor(1000 * row + col, dtype=torch.float64))
@@ -135,7 +135,7 @@ def test_compat_norm_size_hand_computed():
         uv,
         (530, 730),
         compat_swap_xy=True,
-        compat_norm_size=PIMAE_COMPAT_NORM_SIZE)
+        compat_norm_shape=PIMAE_COMPAT_NORM_SHAPE)
     col, row = 201 / 530 * 352 - 0.5, 100 / 730 * 256 - 0.5
     torch.testing.assert_close(
         swapped[0, 0, 0], torch.tensor(1000 * row + col, dtype=torch.float64))
@@ -166,7 +166,7 @@ def test_compat_options_reproduce_official_extract_feat():
         uv_1based - 1,
         img_shape=(256, 352),
         compat_swap_xy=True,
-        compat_norm_size=PIMAE_COMPAT_NORM_SIZE,
+        compat_norm_shape=PIMAE_COMPAT_NORM_SHAPE,
         compat_upsample_size=PIMAE_COMPAT_UPSAMPLE_SIZE)
     torch.testing.assert_close(ours, official, rtol=0, atol=1e-6)
     # The correct geometry gives other numbers.
@@ -213,7 +213,7 @@ def test_low_precision_feat_is_sampled_in_float32():
     (dict(feat=torch.zeros(2, 3, 4, 5).numpy()), 'feat must be a torch'),
     (dict(img_shape=(32, )), 'img_shape'),
     (dict(img_shape=(32.5, 40)), 'img_shape'),
-    (dict(compat_norm_size=(730, -1)), 'compat_norm_size'),
+    (dict(compat_norm_shape=(730, -1)), 'compat_norm_shape'),
     (dict(compat_upsample_size=(0, 10)), 'compat_upsample_size'),
 ])
 def test_sample_feature_map_rejects_bad_inputs(kwargs, match):
@@ -252,7 +252,7 @@ def test_cuda_under_float16_autocast():
 
 
 # ---------------------------------------------------------------------------
-# compat_norm_size on pixels of a resized image: back to the native frame
+# compat_norm_shape on pixels of a resized image: back to the native frame
 # ---------------------------------------------------------------------------
 def test_native_frame_pixels_inverts_the_resize():
     """A 730x530 image resized to 352x256 moves pixel x to
@@ -296,14 +296,14 @@ def test_pixels_to_grid_maps_back_before_the_compat_normalisation():
     resized = (native + 0.5) * scale[:, None] - 0.5
     grid = pixels_to_grid(
         resized, (256, 352),
-        compat_norm_size=PIMAE_COMPAT_NORM_SIZE,
+        compat_norm_shape=PIMAE_COMPAT_NORM_SHAPE,
         native_scale=scale)
     torch.testing.assert_close(
         grid, torch.tensor([[[100 / 730 * 2 - 1, 201 / 530 * 2 - 1]]],
                            dtype=torch.float64))
     # without the native frame: the input pixels divided by 730 x 530
     naive = pixels_to_grid(
-        resized, (256, 352), compat_norm_size=PIMAE_COMPAT_NORM_SIZE)
+        resized, (256, 352), compat_norm_shape=PIMAE_COMPAT_NORM_SHAPE)
     assert naive[0, 0, 0] < grid[0, 0, 0] - 0.1
     # the exact geometry ignores the native frame
     torch.testing.assert_close(

@@ -20,8 +20,8 @@ A report lists these drops and every key left unmatched on either side
 (``{'meta': ..., 'state_dict': ...}``) for ``load_from`` / ``init_cfg``.
 
 To compute what the original computes, configure the model with the
-geometry compat options of the original: ``masker.compat_norm_size`` and
-``cross_head.compat_norm_size`` = (730, 530), ``cross_head.compat_swap_xy``
+geometry compat options of the original: ``masker.compat_norm_shape`` and
+``cross_head.compat_norm_shape`` = (530, 730), ``cross_head.compat_swap_xy``
 = True, ``cross_head.compat_upsample_size`` = (256, 352), and
 ``backbone.embed_masked_groups`` = True (the original's BatchNorm sees all
 groups).

@@ -9,9 +9,9 @@ decoder_dims = 192  # decoder width
 group_size = 32  # points per group
 img_size = (256, 352)  # (H, W) of the network input
 patch_size = 16
-# (730, 530), the original's (width, height) normaliser of projected pixels,
+# (530, 730), the original's (height, width) normaliser of projected pixels,
 # used by the masker's patch lookup and the cross-modal head alike
-compat_norm_size = None
+compat_norm_shape = None
 model = dict(
     type='PiMAE',
     data_preprocessor=dict(
@@ -47,7 +47,7 @@ model = dict(
             # 'complement' (those patches kept visible: the paper's choice)
             image_mask_type='random',
             noise_scale=0.5,
-            compat_norm_size=compat_norm_size),
+            compat_norm_shape=compat_norm_shape),
         img_encoder=dict(
             num_layers=3,
             num_heads=4,
@@ -107,8 +107,8 @@ model = dict(
         feat_channels=decoder_dims,
         group_size=group_size,
         # the original's quirks (projects/pimae/docs/original_code.md,
-        # 'Cross-modal loss'): True, (730, 530), (256, 352)
+        # 'Cross-modal loss'): True, (530, 730), (256, 352)
         compat_swap_xy=False,
-        compat_norm_size=compat_norm_size,
+        compat_norm_shape=compat_norm_shape,
         compat_upsample_size=None,
         loss=dict(type='mmdet.MSELoss', loss_weight=1.0)))

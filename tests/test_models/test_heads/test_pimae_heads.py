@@ -157,7 +157,7 @@ def test_cross_head_compat_matches_the_original_formula():
         feat_channels=4,
         group_size=3,
         compat_swap_xy=True,
-        compat_norm_size=(730, 530),
+        compat_norm_shape=(530, 730),
         compat_upsample_size=(256, 352))
     img_feat = torch.randn(2, 352, 4)
     depth2img = torch.eye(3).expand(2, 3, 3)
@@ -185,7 +185,7 @@ def test_cross_head_compat_needs_the_native_frame():
         in_channels=8,
         feat_channels=4,
         group_size=3,
-        compat_norm_size=(730, 530))
+        compat_norm_shape=(530, 730))
     points = torch.rand(1, 2, 3, 3) + torch.tensor([0., 0., 1.])
     with pytest.raises(ValueError, match='native_scale'):
         head.construct_target(

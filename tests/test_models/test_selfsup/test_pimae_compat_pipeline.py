@@ -104,10 +104,10 @@ def compat_model():
     from mmdet3d.registry import MODELS
     cfg = Config.fromfile(
         str(ROOT / 'configs' / '_base_' / 'models' / 'pimae.py'))
-    cfg.model.backbone.masker.compat_norm_size = (730, 530)
+    cfg.model.backbone.masker.compat_norm_shape = (530, 730)
     cfg.model.cross_head.update(
         compat_swap_xy=True,
-        compat_norm_size=(730, 530),
+        compat_norm_shape=(530, 730),
         compat_upsample_size=(256, 352))
     with DefaultScope.overwrite_default_scope('mmdet3d'):
         model = MODELS.build(cfg.model)

@@ -198,11 +198,11 @@ def test_point_mask_type_spelling():
 
 
 def test_compat_lookup_uses_the_native_frame():
-    """With compat_norm_size the centres' pixels of the network input are
+    """With compat_norm_shape the centres' pixels of the network input are
     mapped back to the native image before the original's lookup
     ``floor(round(x) / 730 * 351 / 16)``."""
     center, depth2img, _ = grid_scene(batch_size=2)
-    masker = CrossModalMasker(compat_norm_size=(730, 530))
+    masker = CrossModalMasker(compat_norm_shape=(530, 730))
     with pytest.raises(ValueError, match='native_scale'):
         run(masker, center, depth2img)
     # native 730x530 and 612x447 (no centre lands on a rounding tie)

@@ -16,8 +16,8 @@ Conventions:
   continuous, with pixel centres at integers**: x = column, y = row,
   ``x = u1 - 1``. Pixel (r, c) covers ``[c - 0.5, c + 0.5) x
   [r - 0.5, r + 0.5)``, so the pixel holding x is ``floor(x + 0.5)``.
-- Image shapes are ``(H, W)``. The compat normaliser ``compat_norm_size``
-  is ``(width, height)`` like the official ``MAX_WIDTH, MAX_HEIGHT``.
+- Image shapes are ``(H, W)``, the compat normaliser ``compat_norm_shape``
+  included: ``(530, 730)`` is the official ``MAX_HEIGHT, MAX_WIDTH``.
 - Every augmentation that moves pixels or points updates ``depth2img`` with
   the ``depth2img_after_*`` functions (numpy float64, pure), so projection
   stays exact. Rotations follow mmdet3d's ``DepthPoints.rotate``:
@@ -42,13 +42,13 @@ from .calibration import (DEPTH_TO_CAMERA, check_depth2img, check_matrix,
                           flip_x_matrix, rotation_z_matrix, scale_matrix)
 from .patch_index import pixel_to_patch_index
 from .projection import points_in_image, project_points
-from .sampling import (PIMAE_COMPAT_NORM_SIZE, PIMAE_COMPAT_UPSAMPLE_SIZE,
+from .sampling import (PIMAE_COMPAT_NORM_SHAPE, PIMAE_COMPAT_UPSAMPLE_SIZE,
                        native_frame_pixels, native_scale_from_metainfo,
                        pixels_to_grid, sample_feature_map,
                        sample_patch_tokens)
 
 __all__ = [
-    'DEPTH_TO_CAMERA', 'PIMAE_COMPAT_NORM_SIZE', 'PIMAE_COMPAT_UPSAMPLE_SIZE',
+    'DEPTH_TO_CAMERA', 'PIMAE_COMPAT_NORM_SHAPE', 'PIMAE_COMPAT_UPSAMPLE_SIZE',
     'check_depth2img', 'check_matrix', 'depth2img_after_crop',
     'depth2img_after_hflip', 'depth2img_after_pixel_affine',
     'depth2img_after_point_transform', 'depth2img_after_resize',

@@ -16,7 +16,7 @@ def pixel_to_patch_index(
         patch_size: int,
         valid: Optional[ArrayLike] = None,
         clamp: bool = False,
-        compat_norm_size: Optional[Tuple[float, float]] = None,
+        compat_norm_shape: Optional[Tuple[float, float]] = None,
         native_scale: Optional[ArrayLike] = None) -> ArrayLike:
     """Row-major index of the ``patch_size`` patch that contains each pixel.
 
@@ -33,7 +33,7 @@ def pixel_to_patch_index(
     finite points outside the image are instead moved to the nearest
     border patch (non-finite and invalid points still get -1).
 
-    ``compat_norm_size=(730, 530)`` reproduces the official PiMAE
+    ``compat_norm_shape=(530, 730)`` reproduces the official PiMAE
     ``get_center_masks``: ``col = floor(round(x) / 730 * (W - 1) / p)`` and
     ``row = floor(round(y) / 530 * (H - 1) / p)`` with ``(x, y)`` pixels of
     the *native* image (the original projects with the native camera
@@ -52,13 +52,13 @@ def pixel_to_patch_index(
             Defaults to None (all valid).
         clamp (bool): Clamp finite outside points to the border patches
             instead of returning -1. Defaults to False.
-        compat_norm_size (tuple[float, float], optional): ``(width, height)``
-            normaliser of the official code, ``(730, 530)``. Defaults to None
+        compat_norm_shape (tuple[float, float], optional): ``(height, width)``
+            normaliser of the official code, ``(530, 730)``. Defaults to None
             (exact geometry).
         native_scale (np.ndarray | torch.Tensor, optional): Resize factors
             ``(sx, sy)`` from each native image to ``img_shape``, shape
             (..., 2) (see :func:`native_frame_pixels`); used only with
-            ``compat_norm_size``. None means ``uv`` are native pixels.
+            ``compat_norm_shape``. None means ``uv`` are native pixels.
             Defaults to None.
 
     Returns:
@@ -85,14 +85,14 @@ def pixel_to_patch_index(
         uv = uv.astype(np.float64)
     x, y = uv[..., 0], uv[..., 1]
 
-    if compat_norm_size is None:
+    if compat_norm_shape is None:
         col = lib.floor((x + 0.5) / patch_size)
         row = lib.floor((y + 0.5) / patch_size)
         inside = ((x >= -0.5) & (x < width - 0.5) & (y >= -0.5)
                   & (y < height - 0.5))
     else:
-        norm_w, norm_h = check_pair(
-            compat_norm_size, 'compat_norm_size', positive=True)
+        norm_h, norm_w = check_pair(
+            compat_norm_shape, 'compat_norm_shape', positive=True)
         if native_scale is not None:
             native = native_frame_pixels(
                 uv,

@@ -11,9 +11,9 @@ from .projection import full_precision, working_dtype
 from .validation import (ArrayLike, check_array, check_img_shape, check_pair,
                          check_shape)
 
-#: ``(width, height)`` by which the official PiMAE divides pixel coordinates
+#: ``(height, width)`` by which the official PiMAE divides pixel coordinates
 #: (``MAX_WIDTH``, ``MAX_HEIGHT`` in ``Pretrain/models/pimae.py``).
-PIMAE_COMPAT_NORM_SIZE = (730, 530)
+PIMAE_COMPAT_NORM_SHAPE = (530, 730)
 #: ``(height, width)`` to which the official PiMAE upsamples the decoder's
 #: patch-grid feature map before ``grid_sample``.
 PIMAE_COMPAT_UPSAMPLE_SIZE = (256, 352)
@@ -36,7 +36,7 @@ def native_frame_pixels(uv: ArrayLike, native_scale: ArrayLike) -> ArrayLike:
     :func:`depth2img_after_resize`). This is the inverse,
     ``x_native = (x + 0.5) / sx - 0.5``: the pixel of the native image that
     the original PiMAE code would have computed with the native camera
-    matrix. Only the ``compat_norm_size`` options need it.
+    matrix. Only the ``compat_norm_shape`` options need it.
 
     Args:
         uv (np.ndarray | torch.Tensor): 0-based pixels (x, y) of the resized
@@ -102,7 +102,7 @@ def native_scale_from_metainfo(metainfo: Mapping,
     scale_factor = metainfo.get('scale_factor')
     if ori_shape is None and scale_factor is None:
         raise ValueError(
-            f'{name}: the compat_norm_size options map pixels back to the '
+            f'{name}: the compat_norm_shape options map pixels back to the '
             'native image frame and need ori_shape or scale_factor in the '
             f'metainfo (keys: {sorted(metainfo)}); add them to '
             'Pack3DDetInputs.meta_keys')
@@ -128,7 +128,7 @@ def native_scale_from_metainfo(metainfo: Mapping,
                 f'{name}: ori_shape {tuple(ori_shape)[:2]} x scale_factor '
                 f'{scale} does not give the image shape {(height, width)}: '
                 'the image was cropped or padded besides the resize, which '
-                'the compat_norm_size options cannot map back to the '
+                'the compat_norm_shape options cannot map back to the '
                 "original's frame")
         return from_shape
     return scale
@@ -137,7 +137,7 @@ def native_scale_from_metainfo(metainfo: Mapping,
 def pixels_to_grid(uv: Tensor,
                    img_shape: Sequence[int],
                    compat_swap_xy: bool = False,
-                   compat_norm_size: Optional[Tuple[float, float]] = None,
+                   compat_norm_shape: Optional[Tuple[float, float]] = None,
                    align_corners: bool = False,
                    native_scale: Optional[Tensor] = None) -> Tensor:
     """Convert 0-based pixels to the normalised grid of ``F.grid_sample``.
@@ -157,32 +157,32 @@ def pixels_to_grid(uv: Tensor,
         compat_swap_xy (bool): Stack the grid as (y, x) like the official
             code (a bug: it samples the transposed location). Defaults to
             False.
-        compat_norm_size (tuple[float, float], optional): ``(width, height)``
+        compat_norm_shape (tuple[float, float], optional): ``(height, width)``
             of the official normalisation ``g = round(x) / width``,
             ``grid = 2 * g - 1`` (integer pixels, no half-pixel shift; the
-            official value is ``(730, 530)``), applied to pixels of the
+            official value is ``(530, 730)``), applied to pixels of the
             *native* image (the official code projects with the native
             camera matrix). ``img_shape`` is then unused. Defaults to None.
         align_corners (bool): The ``grid_sample`` convention to target when
-            ``compat_norm_size`` is None. Defaults to False.
+            ``compat_norm_shape`` is None. Defaults to False.
         native_scale (Tensor, optional): Per-sample resize factors
             ``(sx, sy)`` from the native image to the image ``uv`` refers
             to, shape (..., 2) (see :func:`native_frame_pixels`). With
-            ``compat_norm_size``, ``uv`` is first mapped back to the native
+            ``compat_norm_shape``, ``uv`` is first mapped back to the native
             frame; None means ``uv`` already is native. Unused without
-            ``compat_norm_size`` (exact geometry needs no native frame).
+            ``compat_norm_shape`` (exact geometry needs no native frame).
             Defaults to None.
 
     Returns:
         Tensor: Grid of shape (..., 2), in the dtype of ``uv``.
     """
     height, width = check_img_shape(img_shape)
-    if compat_norm_size is not None and native_scale is not None:
+    if compat_norm_shape is not None and native_scale is not None:
         uv = native_frame_pixels(uv, native_scale)
     x, y = uv[..., 0], uv[..., 1]
-    if compat_norm_size is not None:
-        norm_w, norm_h = check_pair(
-            compat_norm_size, 'compat_norm_size', positive=True)
+    if compat_norm_shape is not None:
+        norm_h, norm_w = check_pair(
+            compat_norm_shape, 'compat_norm_shape', positive=True)
         grid_x = torch.round(x) / norm_w * 2 - 1
         grid_y = torch.round(y) / norm_h * 2 - 1
     elif align_corners:
@@ -202,7 +202,7 @@ def sample_feature_map(
         uv: Tensor,
         img_shape: Sequence[int],
         compat_swap_xy: bool = False,
-        compat_norm_size: Optional[Tuple[float, float]] = None,
+        compat_norm_shape: Optional[Tuple[float, float]] = None,
         compat_upsample_size: Optional[Tuple[int, int]] = None,
         align_corners: bool = False,
         mode: str = 'bilinear',
@@ -217,14 +217,14 @@ def sample_feature_map(
     ``align_corners=False``). Samples beyond the outer cell centres blend
     with zeros (``padding_mode='zeros'``), as ``F.grid_sample`` does.
 
-    Gradients flow into ``feat`` (and into ``uv`` unless ``compat_norm_size``
+    Gradients flow into ``feat`` (and into ``uv`` unless ``compat_norm_shape``
     rounds it); wrap the call in ``torch.no_grad()`` for a detached target.
     The sampling runs in at least float32 with autocast disabled and the
     result is cast back to ``feat.dtype``.
 
     The three ``compat_*`` options reproduce the official PiMAE
     ``extract_feat`` exactly when set together to ``compat_swap_xy=True``,
-    ``compat_norm_size=PIMAE_COMPAT_NORM_SIZE`` (730, 530) and
+    ``compat_norm_shape=PIMAE_COMPAT_NORM_SHAPE`` (530, 730) and
     ``compat_upsample_size=PIMAE_COMPAT_UPSAMPLE_SIZE`` (256, 352) with the
     default ``align_corners=False``, and ``native_scale`` when ``uv`` are
     pixels of the resized network input rather than of the native image.
@@ -239,7 +239,7 @@ def sample_feature_map(
         compat_swap_xy (bool): Stack the grid as (y, x) like the official
             code, which samples the transposed normalised location.
             Defaults to False.
-        compat_norm_size (tuple[float, float], optional): ``(width, height)``
+        compat_norm_shape (tuple[float, float], optional): ``(height, width)``
             of the official normalisation ``round(x) / width * 2 - 1``
             (integer pixels, fixed divisor, no half-pixel shift). Defaults to
             None.
@@ -279,7 +279,7 @@ def sample_feature_map(
             uv.to(dtype),
             img_shape,
             compat_swap_xy=compat_swap_xy,
-            compat_norm_size=compat_norm_size,
+            compat_norm_shape=compat_norm_shape,
             align_corners=align_corners,
             native_scale=native_scale)
         samples = F.grid_sample(
@@ -297,7 +297,7 @@ def sample_patch_tokens(
         uv: Tensor,
         img_shape: Sequence[int],
         compat_swap_xy: bool = False,
-        compat_norm_size: Optional[Tuple[float, float]] = None,
+        compat_norm_shape: Optional[Tuple[float, float]] = None,
         compat_upsample_size: Optional[Tuple[int, int]] = None,
         align_corners: bool = False,
         mode: str = 'bilinear',
@@ -315,7 +315,7 @@ def sample_patch_tokens(
         uv (Tensor): 0-based pixel coordinates (x, y), shape (B, N, 2).
         img_shape (Sequence[int]): ``(H, W)`` of the image the grid covers.
         compat_swap_xy (bool): See :func:`sample_feature_map`.
-        compat_norm_size (tuple[float, float], optional): See
+        compat_norm_shape (tuple[float, float], optional): See
             :func:`sample_feature_map`.
         compat_upsample_size (tuple[int, int], optional): See
             :func:`sample_feature_map`.
@@ -338,7 +338,7 @@ def sample_patch_tokens(
         uv,
         img_shape,
         compat_swap_xy=compat_swap_xy,
-        compat_norm_size=compat_norm_size,
+        compat_norm_shape=compat_norm_shape,
         compat_upsample_size=compat_upsample_size,
         align_corners=align_corners,
         mode=mode,

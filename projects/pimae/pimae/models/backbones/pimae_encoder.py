@@ -266,7 +266,7 @@ class PiMAEEncoder(BaseModule):
                 overlap metric. Defaults to None.
             native_scale (Tensor, optional): (B, 2) resize factors from each
                 native image to ``imgs``, for the masker's
-                ``compat_norm_size``. Defaults to None.
+                ``compat_norm_shape``. Defaults to None.
             mask (bool): Mask the tokens (pre-training) or encode all of them
                 (feature extraction). Defaults to True.
 

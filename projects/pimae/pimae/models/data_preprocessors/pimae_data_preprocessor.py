@@ -111,7 +111,7 @@ def collect_native_scale(data_samples: Sequence, img_shape: Tuple[int, int],
 
     The original PiMAE normalises pixels of the native image (see
     projects/pimae/docs/original_code.md, 'Cross-modal loss'); its
-    ``compat_norm_size`` options need these factors to map projections onto
+    ``compat_norm_shape`` options need these factors to map projections onto
     the network input back to the native frame.
 
     Args:
@@ -129,7 +129,7 @@ def collect_native_scale(data_samples: Sequence, img_shape: Tuple[int, int],
         if 'ori_shape' not in meta:
             raise ValueError(
                 f'{describe_sample(meta, i)} has no ori_shape in its '
-                'metainfo; compat_norm_size needs the native image size')
+                'metainfo; compat_norm_shape needs the native image size')
         height, width = meta['ori_shape'][:2]
         scales.append((img_shape[1] / width, img_shape[0] / height))
     return torch.tensor(scales, dtype=torch.float32, device=device)
@@ -152,7 +152,7 @@ def unpack_inputs(inputs: dict,
             None without images.
         need_depth2img (bool): Raise when ``depth2img`` is missing.
         need_native_scale (bool): Collect the native scales too (for the
-            ``compat_norm_size`` options), when ``depth2img`` is present.
+            ``compat_norm_shape`` options), when ``depth2img`` is present.
         modalities (Sequence[str]): The model's modalities; with one only,
             ``depth2img`` (which pairs them) is not read. Defaults to both.
 

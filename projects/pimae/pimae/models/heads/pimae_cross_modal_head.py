@@ -25,12 +25,12 @@ class PiMAECrossModalHead(BaseModule):
 
     The ``compat_*`` options reproduce the original's sampling (see
     :func:`pimae.geometry.sample_feature_map`): ``compat_swap_xy=True``,
-    ``compat_norm_size=(730, 530)`` and ``compat_upsample_size=(256, 352)``
+    ``compat_norm_shape=(530, 730)`` and ``compat_upsample_size=(256, 352)``
     together give the original's numbers; all off samples the patch-grid map
     directly at the exact location. ``compat_upsample_size`` alone is the
     original's (slower, nearly equivalent) upsample-then-sample path.
     The original divides pixels of the *native* image (its camera matrix is
-    the native one) by 730 and 530, so with ``compat_norm_size`` the
+    the native one) by 730 and 530, so with ``compat_norm_shape`` the
     projected pixels of the network input are first mapped back to the
     native frame with each sample's resize factors (``native_scale``, which
     :class:`PiMAE` reads from ``ori_shape`` / ``scale_factor``).
@@ -42,8 +42,8 @@ class PiMAECrossModalHead(BaseModule):
         group_size (int): Points per group S. Defaults to 32.
         compat_swap_xy (bool): Sample at the transposed normalised location
             like the original. Defaults to False.
-        compat_norm_size (tuple[float, float], optional): ``(width, height)``
-            normaliser of the original, (730, 530). Defaults to None.
+        compat_norm_shape (tuple[float, float], optional): ``(height, width)``
+            normaliser of the original, (530, 730). Defaults to None.
         compat_upsample_size (tuple[int, int], optional): ``(height, width)``
             to upsample the feature map to before sampling, (256, 352) in the
             original. Defaults to None.
@@ -58,7 +58,7 @@ class PiMAECrossModalHead(BaseModule):
                  feat_channels: int = 192,
                  group_size: int = 32,
                  compat_swap_xy: bool = False,
-                 compat_norm_size: Optional[Tuple[float, float]] = None,
+                 compat_norm_shape: Optional[Tuple[float, float]] = None,
                  compat_upsample_size: Optional[Tuple[int, int]] = None,
                  loss: dict = dict(type='mmdet.MSELoss', loss_weight=1.0),
                  init_cfg: Optional[dict] = None) -> None:
@@ -67,8 +67,9 @@ class PiMAECrossModalHead(BaseModule):
         self.feat_channels = feat_channels
         self.group_size = group_size
         self.compat_swap_xy = compat_swap_xy
-        self.compat_norm_size = (
-            tuple(compat_norm_size) if compat_norm_size is not None else None)
+        self.compat_norm_shape = (
+            tuple(compat_norm_shape)
+            if compat_norm_shape is not None else None)
         self.compat_upsample_size = (
             tuple(compat_upsample_size)
             if compat_upsample_size is not None else None)
@@ -114,7 +115,7 @@ class PiMAECrossModalHead(BaseModule):
             img_shape (Sequence[int]): (H, W) of the network input image.
             native_scale (Tensor, optional): (B, 2) resize factors
                 ``(sx, sy)`` from each native image to ``img_shape``;
-                required with ``compat_norm_size`` (pass ones when
+                required with ``compat_norm_shape`` (pass ones when
                 ``depth2img`` already maps to native pixels), unused
                 otherwise. Defaults to None.
 
@@ -129,9 +130,9 @@ class PiMAECrossModalHead(BaseModule):
             raise ValueError(
                 f'image features have {img_feat.size(-1)} channels but the '
                 f'cross-modal head predicts {self.feat_channels}')
-        if self.compat_norm_size is not None and native_scale is None:
+        if self.compat_norm_shape is not None and native_scale is None:
             raise ValueError(
-                'compat_norm_size divides pixels of the native image, so '
+                'compat_norm_shape divides pixels of the native image, so '
                 'construct_target needs native_scale (B, 2): the resize '
                 'factors from each native image to the network input')
         batch_size, num_masked, group_size = points.shape[:3]
@@ -147,7 +148,7 @@ class PiMAECrossModalHead(BaseModule):
             uv,
             img_shape,
             compat_swap_xy=self.compat_swap_xy,
-            compat_norm_size=self.compat_norm_size,
+            compat_norm_shape=self.compat_norm_shape,
             compat_upsample_size=self.compat_upsample_size,
             native_scale=native_scale)
         return target.reshape(batch_size, num_masked, group_size, -1)

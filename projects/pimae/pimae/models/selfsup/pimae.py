@@ -45,7 +45,7 @@ class PiMAE(BaseModel):
     network input image), checked per sample by the pipeline's
     ``CheckDepth2Img``; ``img_shape`` (H, W), when present, must equal the
     network input size; ``ori_shape`` (the native size) is read for the
-    ``compat_norm_size`` options.
+    ``compat_norm_shape`` options.
 
     Args:
         backbone (dict): :class:`PiMAEEncoder` config.
@@ -83,8 +83,8 @@ class PiMAE(BaseModel):
 
     def _unpack(self, inputs: dict, data_samples: OptSampleList,
                 need_depth2img: bool) -> PiMAEInputs:
-        compat = (self.backbone.masker.compat_norm_size,
-                  getattr(self.cross_head, 'compat_norm_size', None))
+        compat = (self.backbone.masker.compat_norm_shape,
+                  getattr(self.cross_head, 'compat_norm_shape', None))
         return unpack_inputs(
             inputs, data_samples,
             getattr(self.backbone.img_tokenizer, 'img_size', None),

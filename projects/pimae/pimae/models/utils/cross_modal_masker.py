@@ -84,8 +84,8 @@ class CrossModalMasker(BaseModule):
         noise_scale (float): Uniform noise ``U[0, noise_scale)`` added to the
             0/1 patch flags before sorting in the aligned modes; must be
             <= 1 so that flags dominate. Defaults to 0.5 (the original).
-        compat_norm_size (tuple[float, float], optional): ``(width, height)``
-            normaliser of the original's patch lookup, ``(730, 530)``; see
+        compat_norm_shape (tuple[float, float], optional): ``(height, width)``
+            normaliser of the original's patch lookup, ``(530, 730)``; see
             :func:`pixel_to_patch_index`. It applies to pixels of the native
             image, so :meth:`forward` then needs the per-sample resize
             factors ``native_scale``. Defaults to None (exact geometry).
@@ -101,7 +101,7 @@ class CrossModalMasker(BaseModule):
                  image_mask_ratio: float = 0.6,
                  image_mask_type: str = 'random',
                  noise_scale: float = 0.5,
-                 compat_norm_size: Optional[Tuple[float, float]] = None,
+                 compat_norm_shape: Optional[Tuple[float, float]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if point_mask_type == 'rand':  # the original's (and old configs')
@@ -126,8 +126,9 @@ class CrossModalMasker(BaseModule):
         self.image_mask_ratio = image_mask_ratio
         self.image_mask_type = image_mask_type
         self.noise_scale = noise_scale
-        self.compat_norm_size = (
-            tuple(compat_norm_size) if compat_norm_size is not None else None)
+        self.compat_norm_shape = (
+            tuple(compat_norm_shape)
+            if compat_norm_shape is not None else None)
         print_log(
             f'{type(self).__name__}: point_mask_type={point_mask_type!r} '
             f'(ratio {point_mask_ratio}), image_mask_type='
@@ -204,19 +205,19 @@ class CrossModalMasker(BaseModule):
             patch_size (int): Patch side in pixels.
             native_scale (Tensor, optional): (B, 2) resize factors from each
                 native image to ``img_shape``; required with
-                ``compat_norm_size``. Defaults to None.
+                ``compat_norm_shape``. Defaults to None.
 
         Returns:
             Tensor: (B, L) bool with L = (H / p) * (W / p).
         """
-        if self.compat_norm_size is not None and native_scale is None:
+        if self.compat_norm_shape is not None and native_scale is None:
             raise ValueError(
-                'compat_norm_size looks patches up from pixels of the native '
+                'compat_norm_shape looks patches up from pixels of the native '
                 'image, so the masker needs native_scale (B, 2): the resize '
                 'factors from each native image to the network input')
         with torch.no_grad():
             uv, depth = project_points(center.detach(), depth2img)
-            if self.compat_norm_size is None:
+            if self.compat_norm_shape is None:
                 valid = point_mask & points_in_image(uv, depth, img_shape)
             else:
                 # The original checks nothing but the grid bounds.
@@ -226,7 +227,7 @@ class CrossModalMasker(BaseModule):
                 img_shape,
                 patch_size,
                 valid=valid,
-                compat_norm_size=self.compat_norm_size,
+                compat_norm_shape=self.compat_norm_shape,
                 native_scale=native_scale)
         num_patches = (img_shape[0] // patch_size) * (
             img_shape[1] // patch_size)
@@ -318,7 +319,7 @@ class CrossModalMasker(BaseModule):
                 Defaults to ``grid_size * patch_size``.
             native_scale (Tensor, optional): (B, 2) resize factors from each
                 native image to ``img_shape``, needed with ``depth2img`` when
-                ``compat_norm_size`` is set. Defaults to None.
+                ``compat_norm_shape`` is set. Defaults to None.
 
         Returns:
             dict[str, Tensor | None]:

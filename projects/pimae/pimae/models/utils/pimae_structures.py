@@ -20,7 +20,7 @@ class PiMAEInputs(NamedTuple):
             pixels of the network input; None when not needed and absent.
         native_scale (Tensor, optional): (B, 2) resize factors ``(sx, sy)``
             from each native image to the network input, for the
-            ``compat_norm_size`` options only.
+            ``compat_norm_shape`` options only.
     """
     points: Optional[Tensor]
     imgs: Optional[Tensor]
