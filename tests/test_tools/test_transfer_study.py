@@ -172,3 +172,17 @@ def test_quick_study_writes_every_cell_and_resumes(tmp_path):
     assert 'image linear probe' in table and 'n/a |' in table
     assert '3DETR' not in table  # not requested
     assert osp.getsize(osp.join(work_dir, 'results.png')) > 0
+
+
+def test_report_is_rebuilt_from_finished_cells(tmp_path, capsys):
+    for seed, value in enumerate((50., 54.)):
+        study_report.write_json_atomic(
+            str(tmp_path / 'cells' / f'point-only_seed{seed}.json'),
+            dict(variant='point-only', seed=seed, point_knn=value))
+    assert study_report.main([str(tmp_path)]) == 0
+    text = (tmp_path / 'results.md').read_text()
+    assert '| point-only | 52.00 ± 2.83 (2) |' in text
+    assert 'image' not in text  # only the metrics the cells have
+    assert (tmp_path / 'results.png').stat().st_size > 0
+    assert study_report.main([str(tmp_path / 'nothing')]) == 1
+    assert 'no finished cells' in capsys.readouterr().err

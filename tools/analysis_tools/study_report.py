@@ -1,16 +1,21 @@
 """Tables and charts of the transfer study (``transfer_study.py``).
 
-Only the standard library and (for the chart) matplotlib: the report can be
-rebuilt from the cells' JSON files without torch.
+    python tools/analysis_tools/study_report.py WORK_DIR
+
+rebuilds ``results.md`` and ``results.png`` of a study from the cells it has
+finished so far (``WORK_DIR/cells/*.json``), e.g. while it still runs.
+Only the standard library and (for the chart) matplotlib: no torch.
 
 A *cell* is one (variant, seed) run: a dict with ``variant``, ``seed`` and
 one number per metric (missing when the variant has no such branch, e.g.
 the image probe of point-only pre-training).
 """
+import argparse
 import json
 import math
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 
@@ -162,3 +167,32 @@ def write_json_atomic(path: str, data: dict) -> None:
     with open(tmp, 'w') as f:
         json.dump(data, f, indent=2)
     os.replace(tmp, path)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Rebuild a study's table and chart from its finished cells."""
+    parser = argparse.ArgumentParser(
+        description='Rebuild results.md / results.png of a transfer study '
+        'from its finished cells')
+    parser.add_argument('work_dir', help='the study\'s --work-dir')
+    args = parser.parse_args(argv)
+    cells = read_cells(osp.join(args.work_dir, 'cells'))
+    if not cells:
+        print(f'error: no finished cells in {args.work_dir}/cells',
+              file=sys.stderr)
+        return 1
+    from transfer_study import METRICS, TITLES
+    variants = list(dict.fromkeys(c['variant'] for c in cells))
+    metrics = [m for m in METRICS if any(m in c for c in cells)]
+    table = aggregate(cells, variants, metrics)
+    text = markdown_table(table, metrics, TITLES)
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(text)
+    bar_chart(table, metrics, osp.join(args.work_dir, 'results.png'),
+              TITLES)
+    print(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
