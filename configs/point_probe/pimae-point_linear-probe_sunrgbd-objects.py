@@ -16,48 +16,28 @@
 _base_ = [
     '../_base_/datasets/sunrgbd_classes.py',
     '../_base_/schedules/crops_warmup-cosine_50e.py',
-    '../_base_/mmpretrain_runtime.py'
+    '../_base_/mmpretrain_runtime.py', '../_base_/models/pimae.py'
 ]
 
 pimae_checkpoint = 'work_dirs/pimae_8xb16-accum2-400e_sunrgbd/epoch_400.pth'
 num_classes = 10
 num_points = 1024
-embed_dims = 256
+# the point tokenizer and encoders of the pre-training model, as built there
+# (their keys and shapes are the checkpoint's); num_groups holds no weights
+# (2048 points -> 128 groups there, 1024 -> 64 here)
+pimae_encoder = _base_.model.backbone
+embed_dims = pimae_encoder.embed_dims
 
 model = dict(
+    _delete_=True,
     type='PointCloudClassifier',
     data_preprocessor=dict(type='PointClsDataPreprocessor', in_channels=3),
     backbone=dict(
         type='PiMAEPointTransformer',
         embed_dims=embed_dims,
-        # the sizes of configs/_base_/models/pimae.py; num_groups and
-        # group_size hold no weights (2048 points -> 128 groups there)
-        pts_tokenizer=dict(
-            type='PointGroupTokenizer',
-            num_groups=64,
-            group_size=32,
-            in_channels=3,
-            embed_dims=embed_dims,
-            pointnet_channels=(128, 256, 512),
-            pos_hidden_dims=128),
-        pts_encoder=dict(
-            type='DETRStyleEncoder',
-            num_layers=3,
-            layer_cfg=dict(
-                embed_dims=embed_dims,
-                num_heads=4,
-                feedforward_channels=128,
-                dropout=0.1,
-                normalize_before=True)),
-        shared_encoder=dict(
-            type='DETRStyleEncoder',
-            num_layers=3,
-            layer_cfg=dict(
-                embed_dims=embed_dims,
-                num_heads=4,
-                feedforward_channels=128,
-                dropout=0.1,
-                normalize_before=True)),
+        pts_tokenizer=dict(pimae_encoder.pts_tokenizer, num_groups=64),
+        pts_encoder=pimae_encoder.pts_encoder,
+        shared_encoder=pimae_encoder.shared_encoder,
         with_cls_token=True,
         pool='max_mean',
         frozen=True,

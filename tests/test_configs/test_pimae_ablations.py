@@ -214,10 +214,6 @@ def test_single_modality_pipeline_loads_that_modality_only(name, keys):
              'points'}
     assert {loads[t] for t in types if t in loads} == keys
     assert not [t for t in types if 'Depth2Img' in t]
-    hooks = [h['type'] for h in cfg.custom_hooks] + [
-        h['type'] for h in cfg.default_hooks.values()
-    ]
-    assert 'ReconstructionVisualizationHook' not in hooks
     for step in pipeline:  # tiny sizes
         if step['type'] == 'LoggedPointSample':
             step['num_points'] = 1000

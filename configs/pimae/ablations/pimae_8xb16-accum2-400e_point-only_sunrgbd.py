@@ -47,16 +47,5 @@ train_dataloader = dict(
     dataset=dict(
         modality=dict(use_camera=False, use_lidar=True),
         pipeline=train_pipeline))
-
-# The reconstruction pictures pair points with images: no such hook here.
-default_hooks = dict(
-    _delete_=True,
-    **{
-        name: hook
-        for name, hook in _base_.default_hooks.items()
-        if name != 'visualization'
-    })
-custom_hooks = [
-    hook for hook in _base_.custom_hooks
-    if hook['type'] != 'ReconstructionVisualizationHook'
-]
+# ReconstructionVisualizationHook draws nothing for a one-modality model
+# (the pictures pair points with images) and says so once.

@@ -9,7 +9,7 @@ numpy scalars. Any other object is refused before it is built.
 import io
 import os.path as osp
 import pickle
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 #: The globals an mmdet3d info file may name. ``_reconstruct``,
 #: ``_frombuffer``, ``scalar`` and ``dtype`` only build arrays, numpy scalars
@@ -105,3 +105,67 @@ def load_info_file(path: str,
             "info files with mmdet3d's tools/dataset_converters/"
             'update_infos_to_v2.py')
     return info
+
+
+def file_class_names(metainfo: dict) -> Dict[int, str]:
+    """Map an info file's labels to class names.
+
+    mmdet3d's converter writes ``metainfo['categories']`` (name -> label,
+    -1 for ignored names); older files have none, and their labels index
+    SUN RGB-D's 10 detection classes.
+
+    Args:
+        metainfo (dict): The info file's ``metainfo``.
+
+    Returns:
+        dict[int, str]: label -> class name.
+    """
+    from .sunrgbd_classes import SUNRGBD_CLASSES
+    categories = metainfo.get('categories')
+    if isinstance(categories, dict):
+        return {
+            int(label): name
+            for name, label in categories.items() if int(label) >= 0
+        }
+    return dict(enumerate(SUNRGBD_CLASSES))
+
+
+def load_object_infos(
+        ann_file: str, classes: Sequence[str],
+        metainfo: dict) -> Tuple[dict, Dict[int, str], Dict[str, int]]:
+    """Read a SUN RGB-D info file for a dataset of its objects.
+
+    Shared by the object-crop datasets (images and points): the file is
+    read with :func:`load_info_file`, its metainfo fills the keys
+    ``metainfo`` lacks (but ``categories``: the datasets keep ``classes``),
+    and every class asked for must be a class of the file.
+
+    Args:
+        ann_file (str): The info ``.pkl``.
+        classes (sequence[str]): The dataset's classes, in label order.
+        metainfo (dict): The dataset's metainfo, updated in place.
+
+    Returns:
+        tuple[dict, dict, dict]: The file's content, its label -> name map
+        and the dataset's name -> label map.
+
+    Raises:
+        FileNotFoundError: If ``ann_file`` does not exist.
+        ValueError: If a class is not in the file.
+    """
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(
+            f'SUN RGB-D info file not found: {ann_file} (make it with '
+            'mmdet3d\'s tools/create_data.py sunrgbd or '
+            'tools/create_demo_data.py)')
+    infos = load_info_file(ann_file)
+    file_meta = infos.get('metainfo') or {}
+    for key, value in file_meta.items():
+        if key != 'categories':  # ours are 'classes'
+            metainfo.setdefault(key, value)
+    names = file_class_names(file_meta)
+    unknown = set(classes) - set(names.values())
+    if unknown:
+        raise ValueError(f'classes {sorted(unknown)} are not classes of '
+                         f'{ann_file} ({sorted(names.values())})')
+    return infos, names, {name: i for i, name in enumerate(classes)}

@@ -7,7 +7,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
-from .info_file import load_info_file
+from .info_file import load_object_infos
 from .sunrgbd_classes import SUNRGBD_CLASSES
 
 
@@ -73,43 +73,14 @@ class SUNRGBDObjectCropDataset(BaseDataset):
             classes=classes,
             **kwargs)
 
-    def _file_class_names(self, metainfo: dict) -> dict:
-        """Map the info file's labels to class names.
-
-        mmdet3d's converter writes ``metainfo['categories']`` (name ->
-        label, -1 for ignored names); older files have none, and their
-        labels index :data:`SUNRGBD_CLASSES`.
-        """
-        categories = metainfo.get('categories')
-        if isinstance(categories, dict):
-            return {
-                int(label): name
-                for name, label in categories.items() if int(label) >= 0
-            }
-        return dict(enumerate(SUNRGBD_CLASSES))
-
     def load_data_list(self) -> List[dict]:
         """Turn every usable 2D box of the info file into a sample.
 
         Returns:
             list[dict]: One dict per kept box (see the class docstring).
         """
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'SUN RGB-D info file not found: {self.ann_file} (make it '
-                'with mmdet3d\'s tools/create_data.py sunrgbd or '
-                'tools/create_demo_data.py)')
-        infos = load_info_file(self.ann_file)
-        file_meta = infos.get('metainfo') or {}
-        for key, value in file_meta.items():
-            if key != 'categories':  # ours are 'classes'
-                self._metainfo.setdefault(key, value)
-        names = self._file_class_names(file_meta)
-        class_to_idx = {name: i for i, name in enumerate(self.CLASSES)}
-        unknown = set(self.CLASSES) - set(names.values())
-        if unknown:
-            raise ValueError(f'classes {sorted(unknown)} are not classes of '
-                             f'{self.ann_file} ({sorted(names.values())})')
+        infos, names, class_to_idx = load_object_infos(
+            self.ann_file, self.CLASSES, self._metainfo)
 
         data_list, skipped = [], Counter()
         num_boxes = num_images = 0

@@ -42,6 +42,10 @@ class ReconstructionVisualizationHook(Hook):
     runner's visualiser (local PNG files, TensorBoard, ...) under the names
     ``reconstruction_<i>``.
 
+    The pictures pair the points with the image, so a model that
+    pre-trains one modality (the point-only and image-only ablations) gets
+    none: the hook says so once, when training starts, and draws nothing.
+
     Args:
         interval (int): Draw every ``interval`` training iterations, and after
             the last one. Defaults to 500.
@@ -62,6 +66,19 @@ class ReconstructionVisualizationHook(Hook):
         self.interval = interval
         self.num_samples = num_samples
         self.max_points = max_points
+        self._single_modality = False
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        backbone = getattr(model, 'backbone', None)
+        modalities = tuple(getattr(backbone, 'modalities', ()))
+        self._single_modality = len(modalities) == 1
+        if self._single_modality:
+            runner.logger.info(
+                'ReconstructionVisualizationHook: the model pre-trains '
+                f'{modalities[0]} only and the pictures pair points with '
+                'images, so no reconstructions are drawn')
 
     @master_only
     def after_train_iter(self,
@@ -69,7 +86,7 @@ class ReconstructionVisualizationHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        if data_batch is None:
+        if data_batch is None or self._single_modality:
             return
         if not (self.every_n_train_iters(runner, self.interval)
                 or self.is_last_train_iter(runner)):
