@@ -1,9 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The PiMAE pre-training algorithm."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, Optional, Union
 
 from mmdet3d.registry import MODELS
-from mmdet3d.structures import Det3DDataSample
+from mmdet3d.structures.det3d_data_sample import OptSampleList, SampleList
 from mmengine.model import BaseModel
 from torch import Tensor
 
@@ -13,9 +13,6 @@ from ..utils.patch_utils import unpatchify
 from ..utils.pimae_structures import (PiMAEDecoderOutput, PiMAEEncoderOutput,
                                       PiMAEInputs)
 from .pimae_parts import check_pimae_parts, check_pimae_sizes
-
-SampleList = List[Det3DDataSample]
-OptSampleList = Optional[SampleList]
 
 
 @MODELS.register_module()
@@ -37,14 +34,11 @@ class PiMAE(BaseModel):
     alone like Point-MAE, ``('images',)`` on images alone like MAE; the
     inputs then hold that modality only and ``depth2img`` is not read.
 
-    Inputs (from :class:`PiMAEDataPreprocessor`, which checks the batch):
-    ``inputs['points']`` (B, N, C) points, xyz first (a list of B (N, C)
-    tensors is stacked), and ``inputs['imgs']`` (B, 3, H, W) normalised
-    images of the image tokenizer's ``img_size``. Each data sample's
-    metainfo holds ``depth2img`` (3x3, depth frame -> 1-based pixels of the
-    network input image), checked per sample by the pipeline's
-    ``CheckDepth2Img``; ``img_shape`` (H, W), when present, must equal the
-    network input size; ``ori_shape`` (the native size) is read for the
+    Inputs, checked by :class:`PiMAEDataPreprocessor` (batch) and the
+    pipeline (``CheckDepth2Img``, per sample): ``inputs['points']`` (B, N,
+    C), xyz first, ``inputs['imgs']`` (B, 3, H, W) normalised images of the
+    image tokenizer's ``img_size``; each sample's ``depth2img`` (3x3, depth
+    frame -> 1-based network-input pixels), and ``ori_shape`` for the
     ``compat_norm_shape`` options.
 
     Args:
@@ -186,8 +180,8 @@ class PiMAE(BaseModel):
         if not self.backbone.paired:
             raise ValueError(
                 'PiMAE.predict draws paired reconstructions, but backbone.'
-                f'modalities={self.backbone.modalities!r}; train without '
-                'ReconstructionVisualizationHook')
+                f'modalities={self.backbone.modalities!r} (the '
+                'ReconstructionVisualizationHook skips such models)')
         points, imgs, depth2img, native_scale = self._unpack(
             inputs, data_samples, self.backbone.masker.aligned)
         enc = self.backbone(points, imgs, depth2img, native_scale)
@@ -223,9 +217,8 @@ class PiMAE(BaseModel):
             mode (str): 'loss', 'predict' or 'tensor'. Defaults to 'tensor'.
 
         Returns:
-            dict | list[Det3DDataSample]: The losses (mode 'loss'), the
-            samples with reconstructions ('predict') or the unmasked encoder
-            features ('tensor', see :meth:`extract_feat`).
+            dict | list[Det3DDataSample]: :meth:`loss`, :meth:`predict` or
+            :meth:`extract_feat`'s output.
         """
         if mode == 'loss':
             return self.loss(inputs, data_samples)
