@@ -1,7 +1,7 @@
 # Linear probing of PiMAE's frozen point encoder on SUN RGB-D objects: the
 # points inside every annotated 3D box (10 detection classes), rotated into
 # the box frame and centred, in metres (not scaled by the box size, which is
-# a class cue), 1024 points per object. Frozen PiMAE point tokenizer (64
+# a class cue), 256 points per object. Frozen PiMAE point tokenizer (16
 # groups of 32 here) + point-specific + shared encoder, tokens max- and
 # mean-pooled (512-d), BatchNorm without affine, linear head: the protocol
 # of the image-branch probe (configs/vit/vit-pimae_linear-probe_sunrgbd-
@@ -21,10 +21,15 @@ _base_ = [
 
 pimae_checkpoint = 'work_dirs/pimae_8xb16-accum2-400e_sunrgbd/epoch_400.pth'
 num_classes = 10
-num_points = 1024
+# An object holds about 100-300 of the 2048 points a scene has in
+# pre-training: 256 points in 16 groups of 32 give tokens of the scale the
+# encoder learnt on (with 1024 points in 64 groups they are 4x smaller and a
+# pre-trained tokenizer falls below random init; docs/point_probe.md)
+num_points = 256
+num_groups = 16
 # the point tokenizer and encoders of the pre-training model, as built there
 # (their keys and shapes are the checkpoint's); num_groups holds no weights
-# (2048 points -> 128 groups there, 1024 -> 64 here)
+# (2048 points -> 128 groups there)
 pimae_encoder = _base_.model.backbone
 embed_dims = pimae_encoder.embed_dims
 
@@ -35,7 +40,7 @@ model = dict(
     backbone=dict(
         type='PiMAEPointTransformer',
         embed_dims=embed_dims,
-        pts_tokenizer=dict(pimae_encoder.pts_tokenizer, num_groups=64),
+        pts_tokenizer=dict(pimae_encoder.pts_tokenizer, num_groups=num_groups),
         pts_encoder=pimae_encoder.pts_encoder,
         shared_encoder=pimae_encoder.shared_encoder,
         with_cls_token=True,
