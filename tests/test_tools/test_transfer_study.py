@@ -187,3 +187,17 @@ def test_report_is_rebuilt_from_finished_cells(tmp_path, capsys):
     assert (tmp_path / 'results.png').stat().st_size > 0
     assert study_report.main([str(tmp_path / 'nothing')]) == 1
     assert 'no finished cells' in capsys.readouterr().err
+
+
+def test_resuming_at_another_size_is_refused(tmp_path, capsys):
+    args = transfer_study.parse_args(
+        ['--size', 'quick', '--work-dir', str(tmp_path)])
+    study = transfer_study.Study(args)
+    transfer_study.check_same_size(study)  # first run: records the size
+    transfer_study.check_same_size(study)  # same size: fine
+    assert study_report.read_cells(study.cell_dir) == []  # not a cell
+    other = transfer_study.Study(
+        transfer_study.parse_args(
+            ['--size', 'default', '--work-dir', str(tmp_path)]))
+    with pytest.raises(SystemExit, match='another study size'):
+        transfer_study.check_same_size(other)

@@ -144,7 +144,7 @@ def read_cells(cell_dir: str) -> List[dict]:
         return []
     cells = []
     for name in sorted(os.listdir(cell_dir)):
-        if name.endswith('.json'):
+        if name.endswith('.json') and name != 'study_size.json':
             with open(osp.join(cell_dir, name)) as f:
                 cells.append(json.load(f))
     return cells

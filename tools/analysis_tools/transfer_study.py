@@ -475,11 +475,30 @@ def checks(table: dict) -> List[str]:
     return lines
 
 
+def check_same_size(study: Study) -> None:
+    """Refuse to resume cells that were computed at another size.
+
+    The sizes are written to ``<work-dir>/cells/study_size.json`` when the
+    first cell starts; a later run with other sizes would mix numbers that
+    do not compare, so it stops and names both.
+    """
+    path = osp.join(study.cell_dir, 'study_size.json')
+    if osp.isfile(path):
+        earlier = study_report.read_json(path)
+        if earlier != study.size:
+            sys.exit(f'error: {study.cell_dir} holds cells of another study '
+                     f'size ({earlier}); this run has {study.size}. Use '
+                     'another --work-dir, or --fresh to start over there')
+    else:
+        study_report.write_json_atomic(path, study.size)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     study = Study(args)
     if args.fresh and osp.isdir(study.cell_dir):
         shutil.rmtree(study.cell_dir)
+    check_same_size(study)
     import projects.pimae.pimae  # noqa: F401  (registers the modules)
     start = time.perf_counter()
     study.ensure_data()
