@@ -120,7 +120,7 @@ def bar_chart(table: Dict[str, Dict[str, dict]], metrics: Sequence[str],
                  for v in variants]
         stds = [table[v][metric]['std'] if metric in table[v] else 0.
                 for v in variants]
-        colours = ['0.6' if v == 'random' else 'C0' for v in variants]
+        colours = ['0.6' if v.startswith('random') else 'C0' for v in variants]
         ax.bar(range(len(variants)), means, yerr=stds, capsize=3,
                color=colours)
         for i, v in enumerate(variants):
