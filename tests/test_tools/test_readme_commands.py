@@ -59,7 +59,7 @@ NOT_RUN = {
     'python tools/analysis_tools/transfer_study.py --size default --seeds 3 '
     '--steps point_knn --variants random-init mask-random mask-complement '
     'mask-uniform point-only':
-    'about 50 min; test_transfer_study.py runs the quick size, interrupted '
+    'about 35 min; test_transfer_study.py runs the quick size, interrupted '
     'and resumed',
 }
 
