@@ -224,10 +224,10 @@ class PiMAEDataPreprocessor(Det3DDataPreprocessor):
             the pipeline. Defaults to None.
         fps_backend (str): FPS implementation with ``fps_num_points``:
             'auto' runs mmcv's CUDA kernel on CUDA tensors and, on CPU, the
-            data workers' FPS (``furthest_point_sample_numpy``: quickfps
-            when installed, else the torch loop); 'torch' runs the pure
-            torch loop on any device (strict lowest-index rule on exact
-            ties). Defaults to 'auto'.
+            data workers' FPS (``furthest_point_sample_numpy``: the k-d
+            tree, quickfps or the torch loop, the first available); 'torch'
+            runs the pure torch loop on any device (strict lowest-index
+            rule on exact ties). Defaults to 'auto'.
         **kwargs: Other arguments of ``Det3DDataPreprocessor``.
     """
 
