@@ -242,10 +242,12 @@ def pipeline_variants(config: str = DATA_CONFIG
     Where the project defines pipeline variants
     (``projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants.
     build_pipeline``), they are derived from ``train_pipeline`` of
-    ``config``: the baseline is ``'mmdet3d-sampling'`` (the sampling code the
-    pipeline ran before), the variants are the others (``'worker-fps'``:
-    the config's pipeline; ``'device-fps'``: without FPS in the worker, the
-    data preprocessor samples on the device). Otherwise the baseline is
+    ``config``: the baseline is ``'upstream-transforms'`` (mmcv's image
+    loading at full size and mmdet3d's point sampling, which the pipeline
+    ran before), the variants are the others (``'worker-fps'``: the
+    config's pipeline; ``'full-decode'``: the same with the image decoded at
+    full size; ``'device-fps'``: without FPS in the worker, the data
+    preprocessor samples on the device). Otherwise the baseline is
     today's :data:`PIPELINE` and the variants are
     :func:`config_pipelines` of ``config``.
 
@@ -262,14 +264,14 @@ def pipeline_variants(config: str = DATA_CONFIG
     except ImportError:
         variants = None
     names = getattr(variants, 'PIPELINE_VARIANTS', ())
-    if 'mmdet3d-sampling' in names:
+    baseline = 'upstream-transforms'
+    if baseline in names:
         from mmengine.config import Config
         base = Config.fromfile(config).train_pipeline
-        return ('mmdet3d-sampling',
-                variants.build_pipeline('mmdet3d-sampling', base), {
-                    name: variants.build_pipeline(name, base)
-                    for name in names if name != 'mmdet3d-sampling'
-                })
+        return (baseline, variants.build_pipeline(baseline, base), {
+            name: variants.build_pipeline(name, base)
+            for name in names if name != baseline
+        })
     return 'today', PIPELINE, config_pipelines(config)
 
 

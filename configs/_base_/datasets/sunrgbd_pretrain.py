@@ -16,7 +16,12 @@ train_pipeline = [
         use_dim=[0, 1, 2, 3, 4, 5],
         use_color=True,
         backend_args=backend_args),
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    # JPEGs whose sides halve exactly (SUN RGB-D's 730x530) are decoded at
+    # half size, which the resize below allows; depth2img follows exactly
+    dict(
+        type='LoadImageFromFileWithDepth2Img',
+        min_shape=(256, 352),
+        backend_args=backend_args),
     dict(type='CheckDepth2Img'),
     dict(type='LoggedPointSample', num_points=20000),
     # in the data workers; configs/pimae/*_device-fps.py moves it into the

@@ -22,9 +22,15 @@ def test_variants_of_the_config_pipeline():
     assert _types(build_pipeline('worker-fps', base)) == types
     device = build_pipeline('device-fps', base)
     assert _types(device) == [t for t in types if t != 'FurthestPointSample']
-    sampling = build_pipeline('mmdet3d-sampling', base)
+    loader = types.index('LoadImageFromFileWithDepth2Img')
+    assert base[loader]['min_shape'] == (256, 352)
+    full = build_pipeline('full-decode', base)
+    assert _types(full) == types and 'min_shape' not in full[loader]
+    upstream = build_pipeline('upstream-transforms', base)
     index = types.index('LoggedPointSample')
-    assert sampling[index] == dict(type='PointSample', num_points=20000)
+    assert upstream[index] == dict(type='PointSample', num_points=20000)
+    assert upstream[loader] == dict(type='LoadImageFromFile',
+                                    backend_args=None)
     assert _types(base) == types  # the input is not modified
     # the device-FPS config trains on the device-fps variant
     cfg = Config.fromfile(
@@ -41,8 +47,9 @@ def test_bad_variant_or_pipeline():
         build_pipeline('device-fps', no_fps)
 
 
-def test_mmdet3d_sampling_gives_the_same_sample(demo_root):
+def test_upstream_transforms_give_the_same_sample(demo_root):
     # the benchmark baseline samples the same points from the same state
+    # (and, with the demo's odd image sides, decodes at full size too)
     def sample(variant):
         ds = DATASETS.build(
             dict(
@@ -54,7 +61,7 @@ def test_mmdet3d_sampling_gives_the_same_sample(demo_root):
         np.random.seed(2)
         return ds[0]
 
-    ours, baseline = sample('worker-fps'), sample('mmdet3d-sampling')
+    ours, baseline = sample('worker-fps'), sample('upstream-transforms')
     assert torch.equal(ours['inputs']['points'],
                        baseline['inputs']['points'])
     assert torch.equal(ours['inputs']['img'], baseline['inputs']['img'])

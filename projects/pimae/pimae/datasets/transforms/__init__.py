@@ -6,6 +6,8 @@ from .furthest_point_sample import FurthestPointSample
 from .global_flip_rot_scale_with_depth2img import \
     GlobalFlipRotScaleWithDepth2Img
 from .load_checked_points_from_file import LoadCheckedPointsFromFile
+from .load_image_from_file_with_depth2img import \
+    LoadImageFromFileWithDepth2Img
 from .load_points_in_box_3d import LoadPointsInBox3D
 from .logged_point_sample import LoggedPointSample
 from .random_cuboid import RandomCuboid
@@ -15,7 +17,7 @@ from .resize_with_depth2img import ResizeWithDepth2Img
 
 __all__ = [
     'CheckDepth2Img', 'FurthestPointSample', 'GlobalFlipRotScaleWithDepth2Img',
-    'LoadCheckedPointsFromFile', 'LoggedPointSample',
-    'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img', 'CropObjectBox',
-    'RandomCuboid', 'LoadPointsInBox3D', 'ResamplePoints'
+    'LoadCheckedPointsFromFile', 'LoadImageFromFileWithDepth2Img',
+    'LoggedPointSample', 'RandomImageFlipWithDepth2Img', 'ResizeWithDepth2Img',
+    'CropObjectBox', 'RandomCuboid', 'LoadPointsInBox3D', 'ResamplePoints'
 ]

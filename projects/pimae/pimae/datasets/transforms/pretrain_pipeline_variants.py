@@ -4,7 +4,9 @@ import copy
 from typing import List, Sequence
 
 #: Names accepted by :func:`build_pipeline`.
-PIPELINE_VARIANTS = ('worker-fps', 'device-fps', 'mmdet3d-sampling')
+PIPELINE_VARIANTS = ('worker-fps', 'device-fps', 'full-decode',
+                     'upstream-transforms')
+IMAGE_LOADER = 'LoadImageFromFileWithDepth2Img'
 
 
 def _index_of(pipeline: Sequence[dict], type_name: str) -> int:
@@ -30,12 +32,15 @@ def build_pipeline(variant: str, pipeline: Sequence[dict]) -> List[dict]:
       the 20000 sampled points and ``PiMAEDataPreprocessor(fps_num_points=
       ...)`` runs the FPS on the model's device (see
       ``configs/pimae/pimae_8xb16-accum2-400e_sunrgbd_device-fps.py``).
-    - ``'mmdet3d-sampling'``: ``LoggedPointSample`` replaced by mmdet3d's
-      ``PointSample`` with the same arguments, i.e. the sampling code the
-      pipeline ran before ``LoggedPointSample`` drew the permutation itself
-      (``np.random.choice`` over a Python ``range`` and numpy-array
-      indexing; the same points from the same random state for clouds of at
-      least ``num_points``): a baseline for the data benchmark.
+    - ``'full-decode'``: the image decoded at full size, as by mmcv's
+      ``LoadImageFromFile`` (the loader's ``min_shape`` dropped), instead of
+      at the reduced JPEG scale the resize allows.
+    - ``'upstream-transforms'``: the pipeline on the upstream transforms it
+      was built from, a baseline for the data benchmark: mmcv's
+      ``LoadImageFromFile`` (full decode) and mmdet3d's ``PointSample``
+      instead of ``LoggedPointSample`` (``np.random.choice`` over a Python
+      ``range`` and numpy-array indexing; the same points from the same
+      random state for clouds of at least ``num_points``).
 
     Args:
         variant (str): One of :data:`PIPELINE_VARIANTS`.
@@ -50,9 +55,15 @@ def build_pipeline(variant: str, pipeline: Sequence[dict]) -> List[dict]:
     result = [dict(copy.deepcopy(t)) for t in pipeline]
     if variant == 'device-fps':
         del result[_index_of(result, 'FurthestPointSample')]
-    elif variant == 'mmdet3d-sampling':
+    elif variant == 'full-decode':
+        index = _index_of(result, IMAGE_LOADER)
+        result[index].pop('min_shape', None)
+    elif variant == 'upstream-transforms':
         index = _index_of(result, 'LoggedPointSample')
         result[index] = dict(result[index], type='PointSample')
+        index = _index_of(result, IMAGE_LOADER)
+        result[index] = dict(result[index], type='LoadImageFromFile')
+        result[index].pop('min_shape', None)
     else:
         _index_of(result, 'FurthestPointSample')
     return result

@@ -12,7 +12,11 @@ class ResizeWithDepth2Img(Resize):
     The image (and any 2D boxes, segmentation maps, keypoints) is resized
     exactly as by mmcv's ``Resize``; ``depth2img`` is then updated with the
     ratio of the actual output size to the input size, so that projected
-    points land on the same content in the resized image. PiMAE uses
+    points land on the same content in the resized image. A
+    ``scale_factor`` already in ``results`` (set by
+    :class:`LoadImageFromFileWithDepth2Img` after a reduced decode) is
+    multiplied by this resize's, so that ``scale_factor`` keeps mapping
+    ``ori_shape`` to ``img_shape``. PiMAE uses
     ``scale=(352, 256), keep_ratio=False`` (width 352, height 256).
 
     Required Keys:
@@ -22,10 +26,11 @@ class ResizeWithDepth2Img(Resize):
     Modified Keys:
 
     - img, img_shape, depth2img (and mmcv ``Resize``'s: gt_bboxes, ...)
+    - scale_factor (composed with an earlier one, see above)
 
     Added Keys:
 
-    - scale, scale_factor, keep_ratio
+    - scale, scale_factor (when absent before), keep_ratio
 
     Args:
         scale (tuple[int, int]): Target ``(width, height)``. Defaults to
@@ -52,8 +57,12 @@ class ResizeWithDepth2Img(Resize):
             dict: The resized results.
         """
         old_h, old_w = results['img'].shape[:2]
+        prior = results.get('scale_factor')
         results = super().transform(results)
         new_h, new_w = results['img'].shape[:2]
+        if prior is not None:  # e.g. a reduced JPEG decode before
+            sx, sy = results['scale_factor']
+            results['scale_factor'] = (prior[0] * sx, prior[1] * sy)
         results['depth2img'] = depth2img_after_resize(
             results['depth2img'], (new_w / old_w, new_h / old_h))
         return results
