@@ -2,7 +2,7 @@
 fine-tuned, over several seeds.
 
     python tools/analysis_tools/transfer_study.py [--size quick|default]
-        [--seeds 3] [--variants random-init mask-random ...]
+        [--seeds 3] [--variants random-init mask-random ...] [--jobs 2]
         [--work-dir work_dirs/transfer_study]
 
 For every *variant* (random initialisation, or pre-training with one of the
@@ -34,7 +34,8 @@ again with the same arguments continues from there (finished steps and cells
 are read back, not recomputed; ``--fresh`` starts over). At the end it
 writes ``results.json``, ``results.md`` (mean ± seed std) and ``results.png``
 (bar chart with error bars) to the work dir, and prints the table and the
-checks of the paper's claims.
+checks of the paper's claims. ``--jobs N`` runs N cells at once, each in
+its own process (the default size is timed with ``--jobs 2`` on 2 cores).
 """
 import argparse
 import os
@@ -136,6 +137,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='generated scenes to use (created there when absent); '
         'default: <work-dir>/data')
     parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='cells run at once, each in its own process with '
+        'cpu_count / jobs torch threads (default: 1, in this process); '
+        'small models use 2 cores better as 2 single-threaded cells')
+    parser.add_argument(
         '--fresh',
         action='store_true',
         help='delete the finished cells of an earlier run first')
@@ -146,6 +154,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error('--seeds must be at least 1')
+    if args.jobs < 1:
+        parser.error('--jobs must be at least 1')
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
 
@@ -156,8 +167,9 @@ class Study:
         args (argparse.Namespace): The parsed command line.
     """
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, tag: str = '') -> None:
         self.args = args
+        self.tag = tag  # prefixes the progress lines of parallel cells
         self.size = SIZES[args.size]
         self.work_dir = osp.abspath(args.work_dir)
         self.cell_dir = osp.join(self.work_dir, 'cells')
@@ -361,7 +373,8 @@ class Study:
         def step(name: str, fn, *fn_args) -> dict:
             path = osp.join(cell, f'{name}.json')
             if osp.isfile(path):
-                print(f'    {name}: finished earlier, read back', flush=True)
+                print(f'    {self.tag}{name}: finished earlier, read back',
+                      flush=True)
                 return study_report.read_json(path)
             start = time.perf_counter()
             out = fn(*fn_args)
@@ -369,8 +382,10 @@ class Study:
             study_report.write_json_atomic(path, out)
             shown = {k: round(v, 2) for k, v in out.items()
                      if k in METRICS}
-            print(f'    {name}: {shown or "done"} in {out["seconds"]:.0f} s',
-                  flush=True)
+            print(
+                f'    {self.tag}{name}: {shown or "done"} in '
+                f'{out["seconds"]:.0f} s',
+                flush=True)
             return out
 
         checkpoint = None
@@ -475,6 +490,75 @@ def checks(table: dict) -> List[str]:
     return lines
 
 
+def finished_cell(study: Study, variant: str, seed: int) -> Optional[dict]:
+    """The cell's result if an earlier run finished all its steps."""
+    path = osp.join(study.cell_dir, f'{variant}_seed{seed}.json')
+    if osp.isfile(path):
+        done = study_report.read_json(path)
+        if all(STEP_METRIC[name] in done for name in study.steps_of(variant)):
+            return done
+    return None
+
+
+def run_cell(study: Study, variant: str, seed: int) -> dict:
+    """Run one cell and write its result file."""
+    result = study.cell(variant, seed)
+    study_report.write_json_atomic(
+        osp.join(study.cell_dir, f'{variant}_seed{seed}.json'), result)
+    return result
+
+
+def _cell_process(argv: List[str], variant: str, seed: int,
+                  threads: int) -> dict:
+    """One cell in a worker process of :func:`run_cells_in_parallel`."""
+    import torch
+    torch.set_num_threads(threads)
+    import projects.pimae.pimae  # noqa: F401  (registers the modules)
+    study = Study(parse_args(argv), tag=f'{variant}/{seed} ')
+    return run_cell(study, variant, seed)
+
+
+def run_cells_in_parallel(args: argparse.Namespace,
+                          pending: List[Tuple[int, str, int]], total: int,
+                          cells: Dict[Tuple[str, int], dict],
+                          start: float) -> List[str]:
+    """Run the pending cells ``args.jobs`` at a time in spawned processes.
+
+    Each process gets ``cpu_count // jobs`` torch threads. A failing cell
+    does not stop the others; its error is printed and returned.
+
+    Returns:
+        list[str]: ``'<variant> seed <k>: <error>'`` of each failed cell.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    failed = []
+    with ProcessPoolExecutor(
+            max_workers=args.jobs,
+            mp_context=multiprocessing.get_context('spawn')) as pool:
+        futures = {}
+        for index, variant, seed in pending:
+            futures[pool.submit(_cell_process, args.argv, variant, seed,
+                                threads)] = (index, variant, seed)
+            print(f'[{index}/{total}] {variant}, seed {seed}: queued',
+                  flush=True)
+        for future in as_completed(futures):
+            index, variant, seed = futures[future]
+            elapsed = (time.perf_counter() - start) / 60
+            try:
+                cells[variant, seed] = future.result()
+            except Exception as error:  # reported, the others go on
+                failed.append(f'{variant} seed {seed}: '
+                              f'{type(error).__name__}: {error}')
+                print(f'[{index}/{total}] {variant}, seed {seed}: FAILED '
+                      f'({type(error).__name__}: {error})', flush=True)
+                continue
+            print(f'[{index}/{total}] {variant}, seed {seed}: done '
+                  f'({elapsed:.1f} min so far)', flush=True)
+    return failed
+
+
 def check_same_size(study: Study) -> None:
     """Refuse to resume cells that were computed at another size.
 
@@ -503,22 +587,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     start = time.perf_counter()
     study.ensure_data()
     todo = [(v, s) for v in args.variants for s in range(args.seeds)]
-    cells = []
+    cells: Dict[Tuple[str, int], dict] = {}
+    pending = []
     for index, (variant, seed) in enumerate(todo, start=1):
-        path = osp.join(study.cell_dir, f'{variant}_seed{seed}.json')
-        elapsed = time.perf_counter() - start
-        print(f'[{index}/{len(todo)}] {variant}, seed {seed} '
-              f'({elapsed / 60:.1f} min so far)', flush=True)
-        if osp.isfile(path):
-            done = study_report.read_json(path)
-            if all(STEP_METRIC[name] in done
-                   for name in study.steps_of(variant)):
-                print('    finished earlier, read back', flush=True)
-                cells.append(done)
-                continue
-        result = study.cell(variant, seed)
-        study_report.write_json_atomic(path, result)
-        cells.append(result)
+        done = finished_cell(study, variant, seed)
+        if done is not None:
+            print(f'[{index}/{len(todo)}] {variant}, seed {seed}: finished '
+                  'earlier, read back', flush=True)
+            cells[variant, seed] = done
+        else:
+            pending.append((index, variant, seed))
+    if args.jobs == 1:
+        for index, variant, seed in pending:
+            elapsed = time.perf_counter() - start
+            print(f'[{index}/{len(todo)}] {variant}, seed {seed} '
+                  f'({elapsed / 60:.1f} min so far)', flush=True)
+            cells[variant, seed] = run_cell(study, variant, seed)
+    else:
+        failed = run_cells_in_parallel(args, pending, len(todo), cells, start)
+        if failed:
+            sys.exit(f'error: {len(failed)} cell(s) failed: '
+                     f'{"; ".join(failed)}. The finished cells and steps '
+                     'are kept; run the same command again to resume')
+    cells = [cells[key] for key in todo]
 
     metrics = [STEP_METRIC[name] for name in STEPS if name in args.steps]
     table = study_report.aggregate(cells, args.variants, metrics)
