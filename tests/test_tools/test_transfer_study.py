@@ -148,9 +148,16 @@ def test_quick_study_writes_every_cell_and_resumes(tmp_path):
     assert not osp.isfile(osp.join(work_dir, 'results.json'))
     written = os.stat(first_cell).st_mtime_ns
 
+    # resumed with the remaining cell in a worker process (--jobs)
     out = subprocess.run(
-        _study(work_dir), cwd=ROOT, env=env, capture_output=True, text=True)
+        _study(work_dir) + ['--jobs', '2'],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert '[2/2] point-only, seed 0: done' in out.stdout
+    assert 'point-only/0 point_knn:' in out.stdout  # tagged progress
     assert '[1/2] random-init, seed 0' in out.stdout
     first = out.stdout.split('[2/2]')[0]
     assert 'finished earlier, read back' in first
@@ -173,6 +180,26 @@ def test_quick_study_writes_every_cell_and_resumes(tmp_path):
     assert 'image linear probe' in table and 'n/a |' in table
     assert '3DETR' not in table  # not requested
     assert osp.getsize(osp.join(work_dir, 'results.png')) > 0
+
+
+def test_parallel_cells_report_failures_by_name(tmp_path, capsys):
+    # no scenes where the cells look: each fails in its own process, the
+    # others still run, and every failure is named
+    args = transfer_study.parse_args([
+        '--size', 'quick', '--variants', 'random-init', '--seeds', '2',
+        '--steps', 'point_knn', '--jobs', '2', '--work-dir',
+        str(tmp_path), '--data-root',
+        str(tmp_path / 'no_scenes')
+    ])
+    cells = {}
+    failed = transfer_study.run_cells_in_parallel(
+        args, [(1, 'random-init', 0), (2, 'random-init', 1)], 2, cells,
+        time.perf_counter())
+    assert cells == {}
+    assert sorted(f.split(':')[0] for f in failed) == [
+        'random-init seed 0', 'random-init seed 1']
+    assert all('no_scenes' in f for f in failed), failed
+    assert 'random-init, seed 1: FAILED' in capsys.readouterr().out
 
 
 def test_report_is_rebuilt_from_finished_cells(tmp_path, capsys):
