@@ -45,6 +45,12 @@ def test_loads_like_mmdet3d(tmp_path):
         load(_results(tmp_path / 'p.npy'))['points'].tensor.numpy(), points)
     xyz_only = LoadCheckedPointsFromFile(use_dim=[0, 1, 2], use_color=False)
     assert xyz_only(_results(path))['points'].shape == (50, 3)
+    # row-major, unlike mmdet3d's (its column selection is column-major),
+    # so that the row gathers of sampling and FPS read whole rows
+    assert not reference(_results(path))['points'].tensor.is_contiguous()
+    assert out.tensor.is_contiguous()
+    np.testing.assert_array_equal(
+        xyz_only(_results(path))['points'].tensor.numpy(), points[:, :3])
 
 
 @pytest.mark.parametrize('case, message', [

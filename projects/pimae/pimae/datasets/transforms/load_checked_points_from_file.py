@@ -3,6 +3,7 @@ import io
 from typing import Optional, Sequence, Union
 
 import numpy as np
+import torch
 from mmengine.fileio import get
 
 from mmdet3d.datasets.transforms import LoadPointsFromFile
@@ -28,7 +29,8 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
 
     Added Keys:
 
-    - points (:obj:`BasePoints`): (N, len(use_dim)).
+    - points (:obj:`BasePoints`): (N, len(use_dim)), a row-major tensor
+      (mmdet3d's column selection leaves a column-major one).
 
     Args:
         coord_type (str): 'DEPTH', 'LIDAR' or 'CAMERA'. Defaults to 'DEPTH'.
@@ -136,7 +138,15 @@ class LoadCheckedPointsFromFile(LoadPointsFromFile):
             dict: ``results`` with ``points`` added.
         """
         self._sample = describe_sample(results)
-        return super().transform(results)
+        results = super().transform(results)
+        # mmdet3d's ``points[:, use_dim]`` gives a column-major array, on
+        # which every later row gather (sampling, FPS) is ~15x slower; numpy
+        # reorders it in half the time torch's ``contiguous`` takes
+        points = results['points']
+        if not points.tensor.is_contiguous():
+            points.tensor = torch.from_numpy(
+                np.ascontiguousarray(points.tensor.numpy()))
+        return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(coord_type={self.coord_type}, '
