@@ -203,7 +203,9 @@ class Context:
             data = self.size['data']
             root = osp.join(self.tmp.name, 'sunrgbd')
             cfg = benchmark_data.synthetic_sunrgbd.SceneConfig(
-                width=data['width'], height=data['height'])
+                width=data['width'],
+                height=data['height'],
+                jpeg_quality=benchmark_data.SUNRGBD_JPEG_QUALITY)
             benchmark_data.synthetic_sunrgbd.generate_dataset(
                 root,
                 data['num_scenes'],
