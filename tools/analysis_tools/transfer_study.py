@@ -90,11 +90,13 @@ SIZES: Dict[str, dict] = dict(
         pretrain_epochs=1, pretrain_batch=4,
         probe_epochs=1, probe_batch=8,
         det_scenes=8, det_epochs=1, det_batch=4),
+    # about 75 min on 2 cores (see the README): 6 pre-training epochs of 15
+    # iterations, probes of 6 epochs, 3DETR for 4 epochs of 8 iterations
     default=dict(
         num_scenes=160, width=320, height=240, scene_points=20000,
-        pretrain_epochs=8, pretrain_batch=8,
-        probe_epochs=10, probe_batch=32,
-        det_scenes=32, det_epochs=8, det_batch=4),
+        pretrain_epochs=6, pretrain_batch=8,
+        probe_epochs=6, probe_batch=32,
+        det_scenes=32, det_epochs=4, det_batch=4),
 )
 
 
