@@ -202,6 +202,68 @@ def test_parallel_cells_report_failures_by_name(tmp_path, capsys):
     assert 'random-init, seed 1: FAILED' in capsys.readouterr().out
 
 
+def _children(pid):
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                stat = open(f'/proc/{entry}/stat').read()
+            except OSError:
+                continue
+            if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    try:
+        state = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != 'Z'
+
+
+@pytest.mark.skipif(not osp.isdir('/proc'), reason='reads /proc')
+def test_cell_processes_end_with_the_study(tmp_path):
+    """Killing the study (not its process group) ends its cell processes
+    too, instead of leaving them to run cells nobody collects."""
+    proc = subprocess.Popen(
+        _study(str(tmp_path / 'study')) + ['--jobs', '2'],
+        cwd=ROOT,
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True)
+    workers = []
+    try:
+        for line in proc.stdout:  # the cells are handed to the workers
+            if 'queued' in line and '[2/2]' in line:
+                break
+        deadline = time.time() + 60
+        while time.time() < deadline and len(workers) < 2:
+            workers = [p for p in _children(proc.pid) if _is_cell_process(p)]
+            time.sleep(0.2)
+        assert len(workers) == 2, 'the study started no cell processes'
+        proc.kill()
+        proc.wait()
+        deadline = time.time() + 30
+        while time.time() < deadline and any(map(_alive, workers)):
+            time.sleep(0.2)
+        assert not any(map(_alive, workers)), 'cell processes outlived it'
+    finally:
+        proc.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _is_cell_process(pid):
+    try:
+        return b'spawn_main' in open(f'/proc/{pid}/cmdline', 'rb').read()
+    except OSError:
+        return False
+
+
 def test_report_is_rebuilt_from_finished_cells(tmp_path, capsys):
     for seed, value in enumerate((50., 54.)):
         study_report.write_json_atomic(

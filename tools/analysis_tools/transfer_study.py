@@ -510,6 +510,21 @@ def run_cell(study: Study, variant: str, seed: int) -> dict:
     return result
 
 
+def _exit_with_parent(poll_s: float = 1.0) -> None:
+    """Initializer of the cell processes: exit once the study process is
+    gone (killed included), rather than finish a cell nobody collects
+    while the next study competes with it for the cores."""
+    import threading
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _cell_process(argv: List[str], variant: str, seed: int,
                   threads: int) -> dict:
     """One cell in a worker process of :func:`run_cells_in_parallel`."""
@@ -526,8 +541,9 @@ def run_cells_in_parallel(args: argparse.Namespace,
                           start: float) -> List[str]:
     """Run the pending cells ``args.jobs`` at a time in spawned processes.
 
-    Each process gets ``cpu_count // jobs`` torch threads. A failing cell
-    does not stop the others; its error is printed and returned.
+    Each process gets ``cpu_count // jobs`` torch threads and exits when
+    this process does. A failing cell does not stop the others; its error
+    is printed and returned.
 
     Returns:
         list[str]: ``'<variant> seed <k>: <error>'`` of each failed cell.
@@ -538,7 +554,8 @@ def run_cells_in_parallel(args: argparse.Namespace,
     failed = []
     with ProcessPoolExecutor(
             max_workers=args.jobs,
-            mp_context=multiprocessing.get_context('spawn')) as pool:
+            mp_context=multiprocessing.get_context('spawn'),
+            initializer=_exit_with_parent) as pool:
         futures = {}
         for index, variant, seed in pending:
             futures[pool.submit(_cell_process, args.argv, variant, seed,
