@@ -165,10 +165,10 @@ def _break(root, ann, case):
         return 'empty'
     if case == 'missing_image':
         img.unlink()
-        return 'FileNotFoundError'
+        return '000002.jpg does not exist'
     if case == 'corrupt_image':
         img.write_bytes(b'this is not a jpeg' * 10)
-        return 'failed to load image'
+        return '(180 bytes) could not be decoded'
     if case == 'missing_depth2img':
         del cam['depth2img']
         _write_infos(root, ann)
