@@ -90,7 +90,7 @@ SIZES: Dict[str, dict] = dict(
         pretrain_epochs=1, pretrain_batch=4,
         probe_epochs=1, probe_batch=8,
         det_scenes=8, det_epochs=1, det_batch=4),
-    # about 75 min on 2 cores (see the README): 6 pre-training epochs of 15
+    # 89 min on 2 shared cores, --jobs 2 (README): 6 pre-training epochs of 15
     # iterations, probes of 6 epochs, 3DETR for 4 epochs of 8 iterations
     default=dict(
         num_scenes=160, width=320, height=240, scene_points=20000,
