@@ -158,7 +158,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('--seeds must be at least 1')
     if args.jobs < 1:
         parser.error('--jobs must be at least 1')
-    args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
 
@@ -525,13 +524,13 @@ def _exit_with_parent(poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _cell_process(argv: List[str], variant: str, seed: int,
+def _cell_process(args: argparse.Namespace, variant: str, seed: int,
                   threads: int) -> dict:
     """One cell in a worker process of :func:`run_cells_in_parallel`."""
     import torch
     torch.set_num_threads(threads)
     import projects.pimae.pimae  # noqa: F401  (registers the modules)
-    study = Study(parse_args(argv), tag=f'{variant}/{seed} ')
+    study = Study(args, tag=f'{variant}/{seed} ')
     return run_cell(study, variant, seed)
 
 
@@ -558,7 +557,7 @@ def run_cells_in_parallel(args: argparse.Namespace,
             initializer=_exit_with_parent) as pool:
         futures = {}
         for index, variant, seed in pending:
-            futures[pool.submit(_cell_process, args.argv, variant, seed,
+            futures[pool.submit(_cell_process, args, variant, seed,
                                 threads)] = (index, variant, seed)
             print(f'[{index}/{total}] {variant}, seed {seed}: queued',
                   flush=True)

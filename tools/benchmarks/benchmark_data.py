@@ -101,6 +101,14 @@ from projects.pimae.pimae.ops import quickfps_available  # noqa: E402
 #: scenes at SUN RGB-D's quality.
 SUNRGBD_JPEG_QUALITY = 75
 
+
+def scene_config(width: int, height: int):
+    """The generator's settings for benchmark scenes of ``width x height``
+    (JPEGs at :data:`SUNRGBD_JPEG_QUALITY`)."""
+    return synthetic_sunrgbd.SceneConfig(
+        width=width, height=height, jpeg_quality=SUNRGBD_JPEG_QUALITY)
+
+
 PIPELINE = [
     dict(
         type='LoadCheckedPointsFromFile',
@@ -151,8 +159,7 @@ def bench_generation(out_dir: str,
         tuple[float, float]: Seconds per scene for 1 and for ``workers``
         processes.
     """
-    cfg = synthetic_sunrgbd.SceneConfig(
-        width=width, height=height, jpeg_quality=SUNRGBD_JPEG_QUALITY)
+    cfg = scene_config(width, height)
     times = []
     for num_workers in (1, workers):
         start = time.perf_counter()

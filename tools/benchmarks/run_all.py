@@ -202,10 +202,7 @@ class Context:
         if self.data_root is None:
             data = self.size['data']
             root = osp.join(self.tmp.name, 'sunrgbd')
-            cfg = benchmark_data.synthetic_sunrgbd.SceneConfig(
-                width=data['width'],
-                height=data['height'],
-                jpeg_quality=benchmark_data.SUNRGBD_JPEG_QUALITY)
+            cfg = benchmark_data.scene_config(data['width'], data['height'])
             benchmark_data.synthetic_sunrgbd.generate_dataset(
                 root,
                 data['num_scenes'],
