@@ -53,6 +53,43 @@ def test_loads_like_mmdet3d(tmp_path):
         xyz_only(_results(path))['points'].tensor.numpy(), points[:, :3])
 
 
+@pytest.mark.parametrize('kwargs', [
+    dict(),
+    dict(use_dim=[0, 1, 2], use_color=False),
+    dict(use_dim=2, use_color=False),
+    dict(load_dim=7, use_dim=[0, 1, 2, 4, 5, 6]),
+    dict(load_dim=7, use_dim=[2, 0, 1, 6, 5, 4], coord_type='LIDAR'),
+    dict(shift_height=True),
+])
+def test_equal_to_mmdet3d_for_every_column_choice(tmp_path, kwargs):
+    """The row-major selection gives mmdet3d's points, type and
+    attributes (the independent oracle) for any ``use_dim``."""
+    load_dim = kwargs.get('load_dim', 6)
+    rng = np.random.default_rng(1)
+    points = rng.uniform(0, 1, (40, load_dim)).astype(np.float32)
+    path = tmp_path / 'p.bin'
+    points.tofile(path)
+    cfg = dict(coord_type='DEPTH', load_dim=6, use_dim=[0, 1, 2, 3, 4, 5],
+               use_color=True)
+    cfg.update(kwargs)
+    ours = TRANSFORMS.build(dict(type='LoadCheckedPointsFromFile', **cfg))
+    theirs = TRANSFORMS.build(dict(type='LoadPointsFromFile', **cfg))
+    out = ours(_results(path))['points']
+    expected = theirs(_results(path))['points']
+    assert type(out) is type(expected)
+    assert out.attribute_dims == expected.attribute_dims
+    np.testing.assert_array_equal(out.tensor.numpy(),
+                                  expected.tensor.numpy())
+    assert out.tensor.is_contiguous()
+    out.tensor[0, 0] = -1.  # its own, writable memory
+    assert ours(_results(path))['points'].tensor[0, 0] != -1.
+
+
+def test_use_color_needs_six_columns():
+    with pytest.raises(ValueError, match='at least 6 columns'):
+        LoadCheckedPointsFromFile(use_dim=[0, 1, 2], use_color=True)
+
+
 @pytest.mark.parametrize('case, message', [
     ('missing', 'does not exist'),
     ('truncated', 'not a multiple of 24'),
