@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Callable, List, Optional, Tuple
 
+from benchmark_args import add_threads_arg, apply_device_args
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -33,12 +35,7 @@ def parse_args() -> argparse.Namespace:
         'naive per-point loops.')
     parser.add_argument(
         '--repeats', type=int, default=3, help='timed runs per case')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=1,
-        help='torch CPU threads (1 = comparable across loaded machines); '
-        '0 keeps the torch default')
+    add_threads_arg(parser, 1, '1 = comparable across loaded machines')
     parser.add_argument(
         '--num-points', type=int, default=20000, help='points per scene')
     parser.add_argument('--seed', type=int, default=0)
@@ -255,8 +252,7 @@ def print_table(rows: List[Row]) -> None:
 
 def main() -> None:
     args = parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    apply_device_args(args)
     register_mmcv_cpu_ops()
     print(f'torch {torch.__version__}, {torch.get_num_threads()} CPU '
           f'thread(s), repeats {args.repeats}, {args.num_points} points')

@@ -34,24 +34,19 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional
 
+from benchmark_args import (add_device_arg, add_threads_arg, apply_device_args,
+                            synchronize)
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark the PiMAE point ops (FPS, KNN, Chamfer).')
-    parser.add_argument(
-        '--device',
-        choices=['cpu', 'cuda'],
-        default='cpu',
-        help='cpu: fast CPU paths vs pure torch; cuda: mmcv CUDA kernels '
+    add_device_arg(
+        parser, 'cpu: fast CPU paths vs pure torch; cuda: mmcv CUDA kernels '
         'vs the pure torch path on the GPU')
     parser.add_argument(
         '--repeats', type=int, default=5, help='timed runs per case')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=1,
-        help='torch CPU threads (1 = a data-loader worker); 0 keeps the '
-        'torch default')
+    add_threads_arg(parser, 1, '1 = a data-loader worker')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
@@ -82,11 +77,6 @@ SIZES = dict(
     k=32,
     patches=8 * 76,
     group=32)
-
-
-def synchronize(device: str) -> None:
-    if device == 'cuda':
-        torch.cuda.synchronize()
 
 
 def time_ms(fn: Callable[[], object], device: str, repeats: int) -> float:
@@ -319,10 +309,7 @@ def print_table(rows: List[Dict[str, object]]) -> None:
 
 def main() -> None:
     args = parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: no CUDA device is visible')
+    apply_device_args(args)
     print(f'torch {torch.__version__}, device {args.device}, '
           f'{torch.get_num_threads()} CPU thread(s), repeats {args.repeats}, '
           f'torch_quickfps usable: {ops.quickfps_available()}, '

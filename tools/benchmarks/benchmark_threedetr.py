@@ -24,26 +24,16 @@ import argparse
 import os.path as osp
 import sys
 
+from benchmark_args import apply_device_args, step_parser
+
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Benchmark 3DETR training steps (fwd + bwd + Adam) with '
-        'the 3DETR and the PiMAE-initialised encoder.')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument(
-        '--num-points',
-        type=int,
-        default=20000,
-        help='points per scene (3DETR SUN RGB-D pipeline: 20000)')
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=0,
-        help='torch CPU threads; 0 keeps the torch default')
-    return parser.parse_args()
+    return step_parser(
+        'Benchmark 3DETR training steps (fwd + bwd + Adam) with the 3DETR '
+        'and the PiMAE-initialised encoder.',
+        batch_size=8,
+        num_points_help='points per scene (3DETR SUN RGB-D pipeline: 20000)'
+    ).parse_args()
 
 
 if __name__ == '__main__':
@@ -65,10 +55,7 @@ CONFIGS = dict(
 
 def main() -> int:
     args = parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        sys.exit('error: --device cuda but CUDA is not available')
+    apply_device_args(args)
     results = {
         name: measure(
             config,

@@ -39,19 +39,12 @@ import sys
 import time
 from typing import Callable, Dict, Optional, Tuple
 
+from benchmark_args import apply_device_args, step_parser, synchronize
+
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Benchmark one PiMAE training step (fwd + bwd + AdamW).')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=0,
-        help='torch CPU threads; 0 keeps the torch default')
+    parser = step_parser(
+        'Benchmark one PiMAE training step (fwd + bwd + AdamW).', batch_size=8)
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -160,11 +153,6 @@ def peak_memory_mb(fn, device: str) -> float:
     return peak / 2**20
 
 
-def synchronize(device: str) -> None:
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
 def min_seconds(fn: Callable[[], object], device: str, repeats: int) -> float:
     """Minimum wall time of ``fn`` over ``repeats`` calls (no warm-up)."""
     times = []
@@ -247,10 +235,7 @@ def matmul_gflops(device: str,
 
 def main() -> int:
     args = parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        sys.exit('error: --device cuda but CUDA is not available')
+    apply_device_args(args)
     if args.amp and args.device != 'cuda':
         sys.exit('error: --amp is measured on CUDA only (--device cuda)')
     kwargs = dict(

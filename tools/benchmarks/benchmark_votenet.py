@@ -29,26 +29,16 @@ import sys
 import time
 from typing import Dict, Tuple
 
+from benchmark_args import apply_device_args, step_parser
+
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Benchmark VoteNet training steps (fwd + bwd + Adam) with '
-        'the stock PointNet++ and the PiMAE backbone.')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
-    parser.add_argument('--batch-size', type=int, default=2)
-    parser.add_argument(
-        '--num-points',
-        type=int,
-        default=20000,
-        help='points per scene (mmdet3d SUN RGB-D pipeline: 20000)')
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=0,
-        help='torch CPU threads; 0 keeps the torch default')
-    return parser.parse_args()
+    return step_parser(
+        'Benchmark VoteNet training steps (fwd + bwd + Adam) with the stock '
+        'PointNet++ and the PiMAE backbone.',
+        batch_size=2,
+        num_points_help='points per scene (mmdet3d SUN RGB-D pipeline: 20000)'
+    ).parse_args()
 
 
 if __name__ == '__main__':
@@ -179,10 +169,7 @@ def measure(config: str,
 
 def main() -> int:
     args = parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        sys.exit('error: --device cuda but CUDA is not available')
+    apply_device_args(args)
     results = {
         name: measure(config, args.device, args.batch_size, args.num_points,
                       args.repeats, args.warmup)
