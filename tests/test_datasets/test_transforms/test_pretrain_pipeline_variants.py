@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmdet3d.registry import DATASETS
 from projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants \
     import build_pipeline
+from projects.pimae.pimae.ops import quickfps_available
 from ..conftest import pretrain_pipeline
 
 
@@ -31,6 +32,12 @@ def test_variants_of_the_config_pipeline():
     assert upstream[index] == dict(type='PointSample', num_points=20000)
     assert upstream[loader] == dict(type='LoadImageFromFile',
                                     backend_args=None)
+    points = types.index('LoadCheckedPointsFromFile')
+    assert upstream[points]['type'] == 'LoadPointsFromFile'
+    assert 'color_range' not in upstream[points]
+    fps = types.index('FurthestPointSample')
+    assert upstream[fps].get('backend', 'auto') == (
+        'quickfps' if quickfps_available() else 'auto')
     assert _types(base) == types  # the input is not modified
     # the device-FPS config trains on the device-fps variant
     cfg = Config.fromfile(

@@ -3,10 +3,13 @@ device-side FPS configs."""
 import copy
 from typing import List, Sequence
 
+from ...ops import quickfps_available
+
 #: Names accepted by :func:`build_pipeline`.
 PIPELINE_VARIANTS = ('worker-fps', 'device-fps', 'full-decode',
                      'upstream-transforms')
 IMAGE_LOADER = 'LoadImageFromFileWithDepth2Img'
+POINT_LOADER = 'LoadCheckedPointsFromFile'
 
 
 def _index_of(pipeline: Sequence[dict], type_name: str) -> int:
@@ -35,12 +38,18 @@ def build_pipeline(variant: str, pipeline: Sequence[dict]) -> List[dict]:
     - ``'full-decode'``: the image decoded at full size, as by mmcv's
       ``LoadImageFromFile`` (the loader's ``min_shape`` dropped), instead of
       at the reduced JPEG scale the resize allows.
-    - ``'upstream-transforms'``: the pipeline on the upstream transforms it
-      was built from, a baseline for the data benchmark: mmcv's
-      ``LoadImageFromFile`` (full decode) and mmdet3d's ``PointSample``
+    - ``'upstream-transforms'``: the pipeline as it ran before its data
+      path was tuned, on the upstream transforms it was built from, the
+      baseline of the data benchmark: mmdet3d's ``LoadPointsFromFile``
+      instead of ``LoadCheckedPointsFromFile`` (no file checks; its column
+      selection leaves the cloud column-major), mmcv's
+      ``LoadImageFromFile`` (full decode), mmdet3d's ``PointSample``
       instead of ``LoggedPointSample`` (``np.random.choice`` over a Python
-      ``range`` and numpy-array indexing; the same points from the same
-      random state for clouds of at least ``num_points``).
+      ``range`` and ``BasePoints`` advanced indexing), and FPS on
+      torch_quickfps where it is installed (the fastest backend before
+      the k-d tree). From the same random state it gives the same sample
+      for clouds of at least ``num_points`` points and without exact FPS
+      ties.
 
     Args:
         variant (str): One of :data:`PIPELINE_VARIANTS`.
@@ -59,11 +68,17 @@ def build_pipeline(variant: str, pipeline: Sequence[dict]) -> List[dict]:
         index = _index_of(result, IMAGE_LOADER)
         result[index].pop('min_shape', None)
     elif variant == 'upstream-transforms':
+        index = _index_of(result, POINT_LOADER)
+        result[index] = dict(result[index], type='LoadPointsFromFile')
+        result[index].pop('color_range', None)
         index = _index_of(result, 'LoggedPointSample')
         result[index] = dict(result[index], type='PointSample')
         index = _index_of(result, IMAGE_LOADER)
         result[index] = dict(result[index], type='LoadImageFromFile')
         result[index].pop('min_shape', None)
+        if quickfps_available():
+            index = _index_of(result, 'FurthestPointSample')
+            result[index] = dict(result[index], backend='quickfps')
     else:
         _index_of(result, 'FurthestPointSample')
     return result
