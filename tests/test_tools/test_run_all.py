@@ -57,7 +57,10 @@ def test_tiny_run_reports_every_row_with_its_ratio(tiny_run):
     rows = {row['key']: row for row in report['rows']}
     assert len(rows) == len(report['rows']), 'row keys must be unique'
     data_keys = {k for k in rows if k.startswith('data.pipeline')}
-    assert data_keys, 'no data pipeline row'
+    assert data_keys == {
+        'data.pipeline:worker-fps', 'data.pipeline:device-fps',
+        'data.pipeline:full-decode'
+    }
     assert set(rows) - data_keys == EXPECTED_KEYS
     for key, row in rows.items():
         value, baseline = row['value'], row['baseline']
@@ -68,8 +71,6 @@ def test_tiny_run_reports_every_row_with_its_ratio(tiny_run):
         assert row['device'] == 'cpu' and row['better'] in ('higher', 'lower')
         if key in CUDA_ONLY:
             assert value is None and row['note'].startswith('skipped'), key
-        elif key == 'data.pipeline':  # no variant configured: baseline only
-            assert value is None and baseline > 0 and 'today' in row['note']
         elif key == 'point_ops.fps_scene' and not env['torch_quickfps']:
             assert value is None and baseline > 0
         else:
@@ -96,25 +97,27 @@ def test_tiny_run_reports_every_row_with_its_ratio(tiny_run):
         assert cells[6] == f'{env["torch"]} / {env["cuda"]}'
 
 
-def test_data_row_compares_the_configs_other_pipelines(tmp_path):
-    """A config's pipelines with today's transforms are left out; any other
-    list of transforms named ``*pipeline`` is a variant."""
+def test_data_rows_follow_the_configs_train_pipeline(tmp_path):
+    """The baseline and the variants are derived from ``--data-config``'s
+    train_pipeline, so a user's pipeline is what gets measured."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
         import benchmark_data
     finally:
         sys.path.remove(str(BENCHMARKS))
-    today = [dict(t) for t in benchmark_data.PIPELINE]
-    relabelled = [dict(t) for t in today]
-    relabelled[6] = dict(relabelled[6], flip_ratio=0.0)  # settings only
-    no_fps = [t for t in today if t['type'] != 'FurthestPointSample']
+    from mmengine.config import Config
+    pipeline = Config.fromfile(
+        str(ROOT / 'configs/_base_/datasets/sunrgbd_pretrain.py')
+    ).to_dict()['train_pipeline']
+    assert pipeline[3]['type'] == 'LoggedPointSample'
+    pipeline[3] = dict(type='LoggedPointSample', num_points=8000)
     config = tmp_path / 'cfg.py'
-    config.write_text(f'train_pipeline = {relabelled!r}\n'
-                      f'device_fps_pipeline = {no_fps!r}\n'
-                      f'short_pipeline = {today[:2]!r}\n'
-                      f'test_pipeline = {today[:2]!r}\n'
-                      'old_pipeline = "not a list of transforms"\n')
-    found = benchmark_data.config_pipelines(str(config))
-    assert list(found) == ['device_fps_pipeline', 'short_pipeline']
-    assert [t['type'] for t in found['device_fps_pipeline']] == \
-        [t['type'] for t in no_fps]
+    config.write_text(f'train_pipeline = {pipeline!r}\n')
+    name, baseline, variants = benchmark_data.pipeline_variants(str(config))
+    assert name == 'upstream-transforms'
+    assert baseline[3] == dict(type='PointSample', num_points=8000)
+    assert set(variants) == {'worker-fps', 'device-fps', 'full-decode'}
+    assert variants['worker-fps'][3]['num_points'] == 8000
+    assert 'FurthestPointSample' not in [
+        t['type'] for t in variants['device-fps']
+    ]

@@ -7,19 +7,20 @@ in the same run.
    ``tools/create_demo_data.py``'s generator, in one process and with
    ``--workers`` processes; prints scenes/s and the projected time for 100
    scenes.
-2. Pipeline: the PiMAE pre-training pipeline (load points + image, check
-   depth2img, sample 20000, FPS to 2048, resize to 256x352, 3D
-   augmentation, image flip, pack) over the generated train split in this
-   process, i.e. the throughput of **one data-loader worker** (samples/s),
-   with each transform timed separately: the table gives every transform's
-   share of the time, FPS included. Baseline in the same run: the same
-   pipeline with FPS replaced by random sampling to 2048 (what FPS costs)
-   and, where torch_quickfps is installed, FPS on its pure torch backend.
-3. Variants (:func:`pipeline_variants`): the project's pipeline variants
-   of ``--config``'s ``train_pipeline`` (default: the pre-training dataset
-   base, ``configs/_base_/datasets/sunrgbd_pretrain.py``), e.g. FPS in the
-   worker or left to the data preprocessor on the device, against the
-   baseline pipeline: samples/s of each and the ratio.
+2. Pipeline: ``train_pipeline`` of ``--config`` (default: the
+   pre-training dataset base, ``configs/_base_/datasets/
+   sunrgbd_pretrain.py``: load points + image, check depth2img, sample
+   20000, FPS to 2048, resize to 256x352, 3D augmentation, image flip,
+   pack) over the generated train split in this process, i.e. the
+   throughput of **one data-loader worker** (samples/s), with each
+   transform timed separately: the table gives every transform's share of
+   the time, FPS included. Compared in the same run: the same pipeline
+   with FPS replaced by random sampling to 2048 (what FPS costs) and with
+   FPS on the pure torch loop.
+3. Variants (:func:`pipeline_variants`): the project's variants of that
+   pipeline (FPS in the worker, left to the data preprocessor on the
+   device, full-size image decoding) against the pipeline as it ran before
+   its data path was tuned: samples/s of each and the ratio.
 
 Times are wall-clock medians over ``--repeats`` passes after a warm-up. The
 pipeline runs single-threaded (``OMP_NUM_THREADS=1``,
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 DATA_CONFIG = osp.join(ROOT, 'configs/_base_/datasets/sunrgbd_pretrain.py')
@@ -71,7 +72,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--config',
         default=DATA_CONFIG,
-        help='config whose pipelines are compared with today\'s')
+        help='config whose train_pipeline is measured (and its variants)')
     return parser.parse_args()
 
 
@@ -93,7 +94,8 @@ from mmengine.registry import (DefaultScope,  # noqa: E402
 from mmdet3d.registry import DATASETS  # noqa: E402
 from projects.pimae.pimae import \
     data_generation as synthetic_sunrgbd  # noqa: E402
-from projects.pimae.pimae.ops import quickfps_available  # noqa: E402
+from projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants \
+    import PIPELINE_VARIANTS, build_pipeline  # noqa: E402
 
 #: SUN RGB-D's JPEGs carry libjpeg's quantisation tables at quality 75 (its
 #: default); the generator's default (92) leaves more for the entropy decoder,
@@ -107,29 +109,6 @@ def scene_config(width: int, height: int):
     (JPEGs at :data:`SUNRGBD_JPEG_QUALITY`)."""
     return synthetic_sunrgbd.SceneConfig(
         width=width, height=height, jpeg_quality=SUNRGBD_JPEG_QUALITY)
-
-
-PIPELINE = [
-    dict(
-        type='LoadCheckedPointsFromFile',
-        coord_type='DEPTH',
-        load_dim=6,
-        use_dim=[0, 1, 2, 3, 4, 5],
-        use_color=True),
-    dict(type='LoadImageFromFile'),
-    dict(type='CheckDepth2Img'),
-    dict(type='LoggedPointSample', num_points=20000),
-    dict(type='FurthestPointSample', num_points=2048),
-    dict(type='ResizeWithDepth2Img', scale=(352, 256), keep_ratio=False),
-    dict(type='GlobalFlipRotScaleWithDepth2Img', flip_ratio=0.5),
-    dict(type='RandomImageFlipWithDepth2Img', prob=0.5),
-    dict(
-        type='Pack3DDetInputs',
-        keys=['points', 'img'],
-        meta_keys=('depth2img', 'img_shape', 'ori_shape', 'sample_idx',
-                   'lidar_path', 'img_path', 'flip', 'pcd_horizontal_flip',
-                   'pcd_rotation_angle', 'pcd_scale_factor')),
-]
 
 
 class TimedTransform:
@@ -218,52 +197,19 @@ def transform_types(pipeline: list) -> List[str]:
     return [t['type'] for t in pipeline]
 
 
-def config_pipelines(config: str = DATA_CONFIG) -> Dict[str, list]:
-    """Pipelines of ``config`` that differ from today's.
-
-    Every top-level variable of the config whose name ends in ``pipeline``
-    (but does not start with ``test`` or ``val``) and that holds a list of
-    transform dicts is a pipeline; those whose sequence of transform types
-    equals :data:`PIPELINE`'s are today's pipeline (possibly with other
-    augmentation settings) and left out.
-
-    Args:
-        config (str): Path of the config (a dataset base or a full config).
-
-    Returns:
-        dict[str, list]: Variable name -> pipeline, in the config's order.
-    """
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    today = transform_types(PIPELINE)
-    found = {}
-    for key, value in cfg.items():
-        if not key.endswith('pipeline') or key.startswith(('test', 'val')):
-            continue
-        if not isinstance(value, list):
-            continue
-        if not all(isinstance(t, dict) and 'type' in t for t in value):
-            continue
-        if transform_types(value) != today:
-            found[key] = copy.deepcopy(list(value))
-    return found
-
-
 def pipeline_variants(config: str = DATA_CONFIG
                       ) -> Tuple[str, list, Dict[str, list]]:
     """The baseline pipeline and the variants to compare with it.
 
-    Where the project defines pipeline variants
-    (``projects.pimae.pimae.datasets.transforms.pretrain_pipeline_variants.
-    build_pipeline``), they are derived from ``train_pipeline`` of
-    ``config``: the baseline is ``'upstream-transforms'`` (mmcv's image
-    loading at full size and mmdet3d's point sampling, which the pipeline
-    ran before), the variants are the others (``'worker-fps'``: the
-    config's pipeline; ``'full-decode'``: the same with the image decoded at
-    full size; ``'device-fps'``: without FPS in the worker, the data
-    preprocessor samples on the device). Otherwise the baseline is
-    today's :data:`PIPELINE` and the variants are
-    :func:`config_pipelines` of ``config``.
+    Both come from ``train_pipeline`` of ``config`` through
+    ``build_pipeline`` of ``projects.pimae.pimae.datasets.transforms.
+    pretrain_pipeline_variants``: the baseline is ``'upstream-transforms'``
+    (the pipeline as it ran before its data path was tuned: mmdet3d's point
+    loading and sampling, mmcv's full-size image decoding, FPS on
+    torch_quickfps), the variants are ``'worker-fps'`` (the config's
+    pipeline), ``'full-decode'`` (the same with the image decoded at full
+    size) and ``'device-fps'`` (without FPS in the worker; the data
+    preprocessor samples on the device).
 
     Args:
         config (str): Path of the config.
@@ -272,26 +218,18 @@ def pipeline_variants(config: str = DATA_CONFIG
         tuple: Name of the baseline, its pipeline, and variant name ->
         pipeline.
     """
-    try:
-        from projects.pimae.pimae.datasets.transforms import \
-            pretrain_pipeline_variants as variants
-    except ImportError:
-        variants = None
-    names = getattr(variants, 'PIPELINE_VARIANTS', ())
+    from mmengine.config import Config
+    base = Config.fromfile(config).train_pipeline
     baseline = 'upstream-transforms'
-    if baseline in names:
-        from mmengine.config import Config
-        base = Config.fromfile(config).train_pipeline
-        return (baseline, variants.build_pipeline(baseline, base), {
-            name: variants.build_pipeline(name, base)
-            for name in names if name != baseline
-        })
-    return 'today', PIPELINE, config_pipelines(config)
+    return (baseline, build_pipeline(baseline, base), {
+        name: build_pipeline(name, base)
+        for name in PIPELINE_VARIANTS if name != baseline
+    })
 
 
 def measure_pipelines(data_root: str,
                       repeats: int,
-                      config: Optional[str] = DATA_CONFIG
+                      config: str = DATA_CONFIG
                       ) -> Dict[str, Dict[str, object]]:
     """Samples/s of one data-loader worker: the baseline pipeline and the
     variants of ``config`` (:func:`pipeline_variants`), single-threaded as
@@ -300,8 +238,7 @@ def measure_pipelines(data_root: str,
     Args:
         data_root (str): Dataset root with ``sunrgbd_infos_train.pkl``.
         repeats (int): Timed passes over the train split per pipeline.
-        config (str, optional): Config whose pipelines are compared; None
-            for today's pipeline only.
+        config (str): Config whose ``train_pipeline`` is measured.
 
     Returns:
         dict[str, dict]: ``'baseline'`` and each variant's name -> dict of
@@ -309,10 +246,7 @@ def measure_pipelines(data_root: str,
         pipeline runs FurthestPointSample), ``transforms`` (types) and
         ``num_samples``.
     """
-    if config is None:
-        base_name, base, pipelines = 'today', PIPELINE, {}
-    else:
-        base_name, base, pipelines = pipeline_variants(config)
+    base_name, base, pipelines = pipeline_variants(config)
     pipelines = {'baseline': base, **pipelines}
     results = {}
     with torch_threads(1):
@@ -328,10 +262,20 @@ def measure_pipelines(data_root: str,
     return results
 
 
+def with_fps(pipeline: list, **fps: object) -> list:
+    """``pipeline`` with its ``FurthestPointSample`` replaced by ``fps``."""
+    pipeline = copy.deepcopy(pipeline)
+    index = transform_types(pipeline).index('FurthestPointSample')
+    pipeline[index] = fps
+    return pipeline
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
     init_default_scope('mmdet3d')
+    from mmengine.config import Config
+    pipeline = Config.fromfile(args.config).train_pipeline
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = args.out_dir or tmp
         one, many = bench_generation(out_dir, args.num_scenes, args.width,
@@ -343,9 +287,9 @@ def main() -> None:
         print(f'  {args.workers} workers : {1 / many:6.2f} scenes/s, 100 '
               f'scenes in {100 * many:5.1f} s (x{one / many:.2f})')
 
-        full, parts, num = bench_pipeline(out_dir, PIPELINE, args.repeats)
-        print(f'\npipeline, one worker, {num} train samples x '
-              f'{args.repeats} passes:')
+        full, parts, num = bench_pipeline(out_dir, pipeline, args.repeats)
+        print(f'\ntrain_pipeline of {osp.relpath(args.config, ROOT)}, one '
+              f'worker, {num} train samples x {args.repeats} passes:')
         print(f'  full pipeline: {1 / full:6.2f} samples/s '
               f'({1000 * full:.1f} ms/sample)')
         total = sum(parts.values())
@@ -355,30 +299,27 @@ def main() -> None:
         fps = parts.get('FurthestPointSample', 0.)
         print(f'  FPS share of the pipeline time: {100 * fps / total:.1f}%')
 
-        baseline = copy.deepcopy(PIPELINE)
-        baseline[4] = dict(type='LoggedPointSample', num_points=2048)
-        base, _, _ = bench_pipeline(out_dir, baseline, args.repeats)
-        print(f'  baseline without FPS (random 2048): {1 / base:6.2f} '
-              f'samples/s; full / baseline throughput = {base / full:.2f}')
-        if quickfps_available():
-            torch_fps = copy.deepcopy(PIPELINE)
-            torch_fps[4] = dict(
-                type='FurthestPointSample', num_points=2048, backend='torch')
-            slow, slow_parts, _ = bench_pipeline(out_dir, torch_fps,
-                                                 args.repeats)
-            slow_fps = 1000 * slow_parts['FurthestPointSample']
-            print(f'  FPS on the pure torch backend: {1 / slow:6.2f} '
-                  f'samples/s (FPS {slow_fps:.1f} ms); quickfps speeds the '
-                  f'pipeline up x{slow / full:.2f}')
-        else:
-            print('  torch_quickfps not installed: FPS ran on the pure torch '
-                  'backend')
+        random, _, _ = bench_pipeline(
+            out_dir,
+            with_fps(pipeline, type='LoggedPointSample', num_points=2048),
+            args.repeats)
+        print(f'  without FPS (random 2048): {1 / random:6.2f} samples/s; '
+              f'full / without FPS throughput = {random / full:.2f}')
+        slow, slow_parts, _ = bench_pipeline(
+            out_dir,
+            with_fps(
+                pipeline,
+                type='FurthestPointSample',
+                num_points=2048,
+                backend='torch'), args.repeats)
+        slow_fps = 1000 * slow_parts['FurthestPointSample']
+        print(f'  FPS on the pure torch loop: {1 / slow:6.2f} samples/s (FPS '
+              f'{slow_fps:.1f} ms); the pipeline\'s FPS speeds it up '
+              f'x{slow / full:.2f}')
         results = measure_pipelines(out_dir, args.repeats, args.config)
         base = results.pop('baseline')
         print(f'\nbaseline pipeline {base["name"]}: '
               f'{base["samples_per_s"]:6.2f} samples/s')
-        if not results:
-            print(f'no pipeline of {args.config} differs from today\'s')
         for name, result in results.items():
             where = 'in the worker' if result['fps_in_worker'] else \
                 'not in the worker'

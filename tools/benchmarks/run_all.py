@@ -11,11 +11,11 @@ Rows (``key``: value vs baseline):
   MB of peak memory): on CPU torch_quickfps FPS, top-k KNN and cdist
   Chamfer; on CUDA mmcv's kernels where mmcv has them
   (``benchmark_point_ops.py``);
-* ``data.pipeline*``: samples/s of one data-loader worker (single thread)
-  on generated SUN RGB-D-like scenes: each variant of the pre-training
-  dataset config's pipeline (FPS in the worker, FPS left to the device) vs
-  the baseline pipeline; without variants, the baseline's figure alone
-  (``benchmark_data.pipeline_variants``);
+* ``data.pipeline:<variant>``: samples/s of one data-loader worker (single
+  thread) on generated SUN RGB-D-like scenes: each variant of the
+  pre-training dataset config's pipeline (FPS in the worker, FPS left to
+  the device, full-size decoding) vs the pipeline as it ran before its
+  data path was tuned (``benchmark_data.pipeline_variants``);
 * ``train_step.*``: one training step of the default PiMAE (fwd + bwd +
   AdamW): samples/s and peak memory of this project's default path vs the
   original's work pattern ('faithful'); bf16 autocast vs fp32 (CUDA only);
@@ -120,7 +120,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--data-config',
         default=DATA_CONFIG,
-        help='config whose pipelines the data row compares with today\'s')
+        help='config whose train_pipeline (and its variants) the data rows '
+        'measure')
     parser.add_argument(
         '--sections',
         nargs='+',
@@ -245,19 +246,10 @@ def data_rows(ctx: Context) -> List[Row]:
     results = benchmark_data.measure_pipelines(ctx.scenes(), data['repeats'],
                                                ctx.args.data_config)
     base = results.pop('baseline')
-    base_name = 'today\'s pipeline' if base['name'] == 'today' else \
-        f'{base["name"]} pipeline'
+    base_name = f'{base["name"]} pipeline'
     config = osp.relpath(ctx.args.data_config, ROOT)
     common = (f'one worker (1 thread, CPU), {base["num_samples"]} scenes '
               f'{data["width"]}x{data["height"]} x {data["repeats"]} passes')
-    if not results:
-        return [
-            make_row(
-                'data.pipeline', 'data pipeline per worker', 'samples/s',
-                'higher', None, base['samples_per_s'], 'variant', base_name,
-                'cpu', f'{common}; no pipeline variant of {config} yet: '
-                'today\'s figure only')
-        ]
     rows = []
     for name, result in results.items():
         where = 'FPS in the worker' if result['fps_in_worker'] else \
