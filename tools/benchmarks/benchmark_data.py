@@ -22,8 +22,9 @@ in the same run.
    device, full-size image decoding) against the pipeline as it ran before
    its data path was tuned: samples/s of each and the ratio.
 
-Times are wall-clock medians over ``--repeats`` passes after a warm-up. The
-pipeline runs single-threaded (``OMP_NUM_THREADS=1``,
+Times are wall-clock medians over ``--repeats`` passes after a warm-up; the
+baseline and the variants take turns pass by pass, so that a drift of the
+machine's speed reaches them alike. The pipeline runs single-threaded (``OMP_NUM_THREADS=1``,
 ``torch.set_num_threads(1)``), as in a PyTorch data-loader worker under
 mmengine.
 
@@ -159,6 +160,25 @@ def torch_threads(num_threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def build_dataset(data_root: str, pipeline: list):
+    """The generated train split of ``data_root`` through ``pipeline``."""
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        return DATASETS.build(
+            dict(
+                type='SUNRGBDPretrainDataset',
+                data_root=data_root,
+                ann_file='sunrgbd_infos_train.pkl',
+                pipeline=copy.deepcopy(pipeline)))
+
+
+def time_pass(dataset) -> float:
+    """Seconds per sample of one pass over ``dataset``."""
+    start = time.perf_counter()
+    for idx in range(len(dataset)):
+        dataset[idx]
+    return (time.perf_counter() - start) / len(dataset)
+
+
 def bench_pipeline(data_root: str, pipeline: list,
                    repeats: int) -> Tuple[float, Dict[str, float], int]:
     """Run the train split through ``pipeline`` in this process.
@@ -167,13 +187,7 @@ def bench_pipeline(data_root: str, pipeline: list,
         tuple: Median seconds per sample, mean seconds per sample of each
         transform (keyed by class name), number of samples per pass.
     """
-    with DefaultScope.overwrite_default_scope('mmdet3d'):
-        dataset = DATASETS.build(
-            dict(
-                type='SUNRGBDPretrainDataset',
-                data_root=data_root,
-                ann_file='sunrgbd_infos_train.pkl',
-                pipeline=copy.deepcopy(pipeline)))
+    dataset = build_dataset(data_root, pipeline)
     record: Dict[str, List[float]] = defaultdict(list)
     dataset.pipeline.transforms = [
         TimedTransform(t, record) for t in dataset.pipeline.transforms
@@ -182,12 +196,7 @@ def bench_pipeline(data_root: str, pipeline: list,
     for idx in range(min(2, len(dataset))):  # warm-up
         dataset[idx]
     record.clear()
-    per_pass = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for idx in range(len(dataset)):
-            dataset[idx]
-        per_pass.append((time.perf_counter() - start) / len(dataset))
+    per_pass = [time_pass(dataset) for _ in range(repeats)]
     calls = repeats * len(dataset)
     per_transform = {k: sum(v) / calls for k, v in record.items()}
     return float(np.median(per_pass)), per_transform, len(dataset)
@@ -250,15 +259,28 @@ def measure_pipelines(data_root: str,
     pipelines = {'baseline': base, **pipelines}
     results = {}
     with torch_threads(1):
+        datasets = {
+            name: build_dataset(data_root, pipeline)
+            for name, pipeline in pipelines.items()
+        }
+        np.random.seed(0)
+        for dataset in datasets.values():  # warm-up
+            for idx in range(min(2, len(dataset))):
+                dataset[idx]
+        # the pipelines take turns, pass by pass, so that a drift of the
+        # machine's speed during the run reaches all of them alike
+        per_pass = defaultdict(list)
+        for _ in range(repeats):
+            for name, dataset in datasets.items():
+                per_pass[name].append(time_pass(dataset))
         for name, pipeline in pipelines.items():
-            seconds, _, num = bench_pipeline(data_root, pipeline, repeats)
             types = transform_types(pipeline)
             results[name] = dict(
                 name=base_name if name == 'baseline' else name,
-                samples_per_s=1 / seconds,
+                samples_per_s=1 / float(np.median(per_pass[name])),
                 fps_in_worker='FurthestPointSample' in types,
                 transforms=types,
-                num_samples=num)
+                num_samples=len(datasets[name]))
     return results
 
 
