@@ -3,8 +3,9 @@
 The run's own JSON is the oracle of its table: every expected row is there,
 each ratio is value / baseline of the same row, the rows that share a
 measurement agree, and each row of the JSON is printed in the table. Wall
-times are not asserted. The pipeline-variant detection of the data row is
-checked separately on a small config.
+times are not asserted. The data rows' pipelines (derived from a config's
+train_pipeline) and the data benchmark's --compare-tree are checked
+separately.
 """
 import json
 import os
@@ -121,3 +122,32 @@ def test_data_rows_follow_the_configs_train_pipeline(tmp_path):
     assert 'FurthestPointSample' not in [
         t['type'] for t in variants['device-fps']
     ]
+
+
+def test_compare_tree_times_the_other_checkouts_pipeline(tmp_path):
+    """--compare-tree runs another checkout's pipeline in a child process,
+    pass by pass with the variants here (this checkout stands in for the
+    other one), and names a folder that is not a checkout."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import benchmark_data
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from projects.pimae.pimae import data_generation
+    root = tmp_path / 'sunrgbd'
+    data_generation.generate_dataset(
+        str(root), 3, seed=0, val_ratio=0.34,
+        cfg=data_generation.SceneConfig(width=96, height=72))
+    results = benchmark_data.measure_pipelines(
+        str(root), 2, compare_tree=str(ROOT))
+    assert set(results) == {
+        'baseline', 'tree', 'worker-fps', 'device-fps', 'full-decode'
+    }
+    tree = results['tree']
+    assert tree['name'] == f'train_pipeline of {ROOT}'
+    assert tree['num_samples'] == results['worker-fps']['num_samples'] == 2
+    assert all(r['samples_per_s'] > 0 for r in results.values())
+    with pytest.raises(FileNotFoundError, match='a checkout of this project'):
+        benchmark_data.TreePipeline(
+            str(tmp_path), 'configs/_base_/datasets/sunrgbd_pretrain.py',
+            str(root))

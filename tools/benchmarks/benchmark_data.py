@@ -22,26 +22,31 @@ in the same run.
    device, full-size image decoding) against the pipeline as it ran before
    its data path was tuned: samples/s of each and the ratio.
 
-Times are wall-clock medians over ``--repeats`` passes after a warm-up; the
-baseline and the variants take turns pass by pass, so that a drift of the
-machine's speed reaches them alike. The pipeline runs single-threaded (``OMP_NUM_THREADS=1``,
-``torch.set_num_threads(1)``), as in a PyTorch data-loader worker under
-mmengine.
+Times are medians of the process CPU time over ``--repeats`` passes after
+a warm-up (the transforms' shares: wall time). The baseline, the variants
+and, with ``--compare-tree``, the pipeline of another checkout take turns
+pass by pass, so that a drift of the machine's speed reaches them alike.
+Every pipeline runs single-threaded (``OMP_NUM_THREADS=1``,
+``torch.set_num_threads(1)``, ``cv2.setNumThreads(0)``), as in a PyTorch
+data-loader worker under mmengine.
 
 Example:
     python tools/benchmarks/benchmark_data.py
     python tools/benchmarks/benchmark_data.py --num-scenes 100 --workers 2
+    git worktree add /tmp/before <commit>
+    python tools/benchmarks/benchmark_data.py --compare-tree /tmp/before
 """
 import argparse
 import contextlib
 import copy
 import os
 import os.path as osp
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 DATA_CONFIG = osp.join(ROOT, 'configs/_base_/datasets/sunrgbd_pretrain.py')
@@ -74,6 +79,13 @@ def parse_args() -> argparse.Namespace:
         '--config',
         default=DATA_CONFIG,
         help='config whose train_pipeline is measured (and its variants)')
+    parser.add_argument(
+        '--compare-tree',
+        default=None,
+        help='another checkout of this project (e.g. `git worktree add '
+        '/tmp/before <commit>`): its train_pipeline of --config\'s path '
+        'runs in a child process on the same scenes, taking turns pass by '
+        'pass with the pipelines here')
     return parser.parse_args()
 
 
@@ -83,6 +95,7 @@ if __name__ == '__main__':
     # BLAS)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -160,6 +173,21 @@ def torch_threads(num_threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+@contextlib.contextmanager
+def worker_threads() -> Iterator[None]:
+    """Run the body single-threaded as in a data-loader worker under
+    mmengine: one torch thread, and OpenCV's own thread pool off
+    (``env_cfg.mp_cfg.opencv_num_threads=0``, which forked workers
+    inherit), then restore both."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(0)
+    try:
+        with torch_threads(1):
+            yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 def build_dataset(data_root: str, pipeline: list):
     """The generated train split of ``data_root`` through ``pipeline``."""
     with DefaultScope.overwrite_default_scope('mmdet3d'):
@@ -172,11 +200,16 @@ def build_dataset(data_root: str, pipeline: list):
 
 
 def time_pass(dataset) -> float:
-    """Seconds per sample of one pass over ``dataset``."""
-    start = time.perf_counter()
+    """CPU seconds per sample of one pass over ``dataset``.
+
+    The process's CPU time, not the wall time: on a machine shared with
+    other work it does not count the time the process waited for a core,
+    and for a data-loader worker with a core of its own the two are equal.
+    """
+    start = time.process_time()
     for idx in range(len(dataset)):
         dataset[idx]
-    return (time.perf_counter() - start) / len(dataset)
+    return (time.process_time() - start) / len(dataset)
 
 
 def bench_pipeline(data_root: str, pipeline: list,
@@ -184,9 +217,16 @@ def bench_pipeline(data_root: str, pipeline: list,
     """Run the train split through ``pipeline`` in this process.
 
     Returns:
-        tuple: Median seconds per sample, mean seconds per sample of each
-        transform (keyed by class name), number of samples per pass.
+        tuple: Median CPU seconds per sample, mean wall seconds per sample
+        of each transform (keyed by class name), number of samples per
+        pass.
     """
+    with worker_threads():
+        return _bench_pipeline(data_root, pipeline, repeats)
+
+
+def _bench_pipeline(data_root: str, pipeline: list,
+                    repeats: int) -> Tuple[float, Dict[str, float], int]:
     dataset = build_dataset(data_root, pipeline)
     record: Dict[str, List[float]] = defaultdict(list)
     dataset.pipeline.transforms = [
@@ -236,9 +276,91 @@ def pipeline_variants(config: str = DATA_CONFIG
     })
 
 
+#: Run in a child process with ``cwd`` = the other tree: build that tree's
+#: pre-training dataset, then time one pass per line read from stdin.
+_TREE_SCRIPT = r"""
+import sys, time
+import cv2, numpy as np, torch
+cv2.setNumThreads(0)
+torch.set_num_threads(1)
+sys.path.insert(0, sys.argv[1])
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+import projects.pimae.pimae  # noqa: F401
+from mmdet3d.registry import DATASETS
+init_default_scope('mmdet3d')
+dataset = DATASETS.build(dict(
+    type='SUNRGBDPretrainDataset', data_root=sys.argv[3],
+    ann_file='sunrgbd_infos_train.pkl',
+    pipeline=Config.fromfile(sys.argv[2]).train_pipeline))
+np.random.seed(0)
+for idx in range(min(2, len(dataset))):
+    dataset[idx]
+print('READY', len(dataset), flush=True)
+for _ in sys.stdin:
+    start = time.process_time()
+    for idx in range(len(dataset)):
+        dataset[idx]
+    print('PASS', (time.process_time() - start) / len(dataset), flush=True)
+"""
+
+
+class TreePipeline:
+    """The pre-training pipeline of another checkout of this project, in a
+    child process that times one pass over the train split on request.
+
+    Args:
+        tree (str): Root of the other checkout.
+        config (str): Config path relative to a checkout's root.
+        data_root (str): Dataset root with ``sunrgbd_infos_train.pkl``.
+    """
+
+    def __init__(self, tree: str, config: str, data_root: str) -> None:
+        self.tree = osp.abspath(tree)
+        if not osp.isfile(osp.join(self.tree, config)):
+            raise FileNotFoundError(
+                f'--compare-tree {tree}: no {config} in it (a checkout of '
+                'this project is expected)')
+        env = dict(os.environ, OMP_NUM_THREADS='1')
+        self.process = subprocess.Popen(
+            [sys.executable, '-c', _TREE_SCRIPT, self.tree, config,
+             osp.abspath(data_root)],
+            cwd=self.tree,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True)
+        self.num_samples = int(self._answer('READY'))
+
+    def _answer(self, tag: str) -> str:
+        """The value of the child's next line that starts with ``tag``
+        (its log lines are skipped)."""
+        for line in self.process.stdout:
+            if line.startswith(tag + ' '):
+                return line.split(' ', 1)[1].strip()
+        self.process.wait()
+        raise RuntimeError(
+            f'the pipeline of {self.tree} stopped (exit status '
+            f'{self.process.returncode}) before answering {tag}; its error '
+            'is above')
+
+    def time_pass(self) -> float:
+        """CPU seconds per sample of one pass in the child."""
+        self.process.stdin.write('pass\n')
+        self.process.stdin.flush()
+        return float(self._answer('PASS'))
+
+    def close(self) -> None:
+        """End the child process."""
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+
+
 def measure_pipelines(data_root: str,
                       repeats: int,
-                      config: str = DATA_CONFIG
+                      config: str = DATA_CONFIG,
+                      compare_tree: Optional[str] = None
                       ) -> Dict[str, Dict[str, object]]:
     """Samples/s of one data-loader worker: the baseline pipeline and the
     variants of ``config`` (:func:`pipeline_variants`), single-threaded as
@@ -248,9 +370,14 @@ def measure_pipelines(data_root: str,
         data_root (str): Dataset root with ``sunrgbd_infos_train.pkl``.
         repeats (int): Timed passes over the train split per pipeline.
         config (str): Config whose ``train_pipeline`` is measured.
+        compare_tree (str, optional): Another checkout of this project
+            whose pipeline (``train_pipeline`` of ``config``'s path relative
+            to this checkout) takes turns with the others in a
+            :class:`TreePipeline`, as ``'tree'``. Defaults to None.
 
     Returns:
-        dict[str, dict]: ``'baseline'`` and each variant's name -> dict of
+        dict[str, dict]: ``'baseline'``, ``'tree'`` (with
+        ``compare_tree``) and each variant's name -> dict of
         ``name``, ``samples_per_s``, ``fps_in_worker`` (whether the
         pipeline runs FurthestPointSample), ``transforms`` (types) and
         ``num_samples``.
@@ -258,7 +385,7 @@ def measure_pipelines(data_root: str,
     base_name, base, pipelines = pipeline_variants(config)
     pipelines = {'baseline': base, **pipelines}
     results = {}
-    with torch_threads(1):
+    with worker_threads():
         datasets = {
             name: build_dataset(data_root, pipeline)
             for name, pipeline in pipelines.items()
@@ -270,9 +397,17 @@ def measure_pipelines(data_root: str,
         # the pipelines take turns, pass by pass, so that a drift of the
         # machine's speed during the run reaches all of them alike
         per_pass = defaultdict(list)
-        for _ in range(repeats):
-            for name, dataset in datasets.items():
-                per_pass[name].append(time_pass(dataset))
+        tree = None if compare_tree is None else TreePipeline(
+            compare_tree, osp.relpath(osp.abspath(config), ROOT), data_root)
+        try:
+            for _ in range(repeats):
+                if tree is not None:
+                    per_pass['tree'].append(tree.time_pass())
+                for name, dataset in datasets.items():
+                    per_pass[name].append(time_pass(dataset))
+        finally:
+            if tree is not None:
+                tree.close()
         for name, pipeline in pipelines.items():
             types = transform_types(pipeline)
             results[name] = dict(
@@ -281,6 +416,13 @@ def measure_pipelines(data_root: str,
                 fps_in_worker='FurthestPointSample' in types,
                 transforms=types,
                 num_samples=len(datasets[name]))
+        if tree is not None:
+            results['tree'] = dict(
+                name=f'train_pipeline of {tree.tree}',
+                samples_per_s=1 / float(np.median(per_pass['tree'])),
+                fps_in_worker=None,
+                transforms=None,
+                num_samples=tree.num_samples)
     return results
 
 
@@ -338,17 +480,25 @@ def main() -> None:
         print(f'  FPS on the pure torch loop: {1 / slow:6.2f} samples/s (FPS '
               f'{slow_fps:.1f} ms); the pipeline\'s FPS speeds it up '
               f'x{slow / full:.2f}')
-        results = measure_pipelines(out_dir, args.repeats, args.config)
+        results = measure_pipelines(out_dir, args.repeats, args.config,
+                                    args.compare_tree)
         base = results.pop('baseline')
+        tree = results.pop('tree', None)
         print(f'\nbaseline pipeline {base["name"]}: '
               f'{base["samples_per_s"]:6.2f} samples/s')
+        if tree is not None:
+            print(f'{tree["name"]}: {tree["samples_per_s"]:6.2f} samples/s')
         for name, result in results.items():
             where = 'in the worker' if result['fps_in_worker'] else \
                 'not in the worker'
-            print(f'variant {name} (FPS {where}): '
-                  f'{result["samples_per_s"]:6.2f} samples/s; variant / '
-                  f'baseline = '
-                  f'{result["samples_per_s"] / base["samples_per_s"]:.2f}')
+            line = (f'variant {name} (FPS {where}): '
+                    f'{result["samples_per_s"]:6.2f} samples/s; variant / '
+                    f'baseline = '
+                    f'{result["samples_per_s"] / base["samples_per_s"]:.2f}')
+            if tree is not None:
+                ratio = result['samples_per_s'] / tree['samples_per_s']
+                line += f'; variant / the other tree = {ratio:.2f}'
+            print(line)
 
 
 if __name__ == '__main__':
