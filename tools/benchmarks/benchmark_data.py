@@ -354,7 +354,11 @@ class TreePipeline:
         """End the child process."""
         if self.process.poll() is None:
             self.process.stdin.close()
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def measure_pipelines(data_root: str,
@@ -463,23 +467,28 @@ def main() -> None:
         fps = parts.get('FurthestPointSample', 0.)
         print(f'  FPS share of the pipeline time: {100 * fps / total:.1f}%')
 
-        random, _, _ = bench_pipeline(
-            out_dir,
-            with_fps(pipeline, type='LoggedPointSample', num_points=2048),
-            args.repeats)
-        print(f'  without FPS (random 2048): {1 / random:6.2f} samples/s; '
-              f'full / without FPS throughput = {random / full:.2f}')
-        slow, slow_parts, _ = bench_pipeline(
-            out_dir,
-            with_fps(
-                pipeline,
-                type='FurthestPointSample',
-                num_points=2048,
-                backend='torch'), args.repeats)
-        slow_fps = 1000 * slow_parts['FurthestPointSample']
-        print(f'  FPS on the pure torch loop: {1 / slow:6.2f} samples/s (FPS '
-              f'{slow_fps:.1f} ms); the pipeline\'s FPS speeds it up '
-              f'x{slow / full:.2f}')
+        fps_cfg = next(
+            (t for t in pipeline if t['type'] == 'FurthestPointSample'), None)
+        if fps_cfg is None:
+            print('  no FurthestPointSample in the pipeline: the FPS '
+                  'comparisons are skipped')
+        else:
+            num_fps = fps_cfg.get('num_points', 2048)
+            random, _, _ = bench_pipeline(
+                out_dir,
+                with_fps(
+                    pipeline, type='LoggedPointSample', num_points=num_fps),
+                args.repeats)
+            print(f'  without FPS (random {num_fps}): {1 / random:6.2f} '
+                  f'samples/s; full / without FPS throughput = '
+                  f'{random / full:.2f}')
+            slow, slow_parts, _ = bench_pipeline(
+                out_dir, with_fps(pipeline, **dict(fps_cfg, backend='torch')),
+                args.repeats)
+            slow_fps = 1000 * slow_parts['FurthestPointSample']
+            print(f'  FPS on the pure torch loop: {1 / slow:6.2f} samples/s '
+                  f'(FPS {slow_fps:.1f} ms); the pipeline\'s FPS speeds it '
+                  f'up x{slow / full:.2f}')
         results = measure_pipelines(out_dir, args.repeats, args.config,
                                     args.compare_tree)
         base = results.pop('baseline')
