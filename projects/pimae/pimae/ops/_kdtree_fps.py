@@ -41,9 +41,11 @@ def _build_tree(xyz: np.ndarray, depth: int):
 
     Every node is split along the axis of largest extent of a strided sample
     of its points at that sample's median (one branch-free partition pass per
-    level). Any split keeps the FPS exact; the choice only affects speed.
-    The nodes are stored as a heap: node ``k`` has children ``2k+1`` and
-    ``2k+2``, the leaves are the last ``2 ** depth`` nodes.
+    level, moving only the point indices; the coordinates are gathered into
+    leaf order once at the end). Any split keeps the FPS exact; the choice
+    only affects speed. The nodes are stored as a heap: node ``k`` has
+    children ``2k+1`` and ``2k+2``, the leaves are the last ``2 ** depth``
+    nodes.
 
     Args:
         xyz (np.ndarray): Coordinates, shape (N, 3), float32 or float64.
@@ -57,20 +59,14 @@ def _build_tree(xyz: np.ndarray, depth: int):
         bounding boxes (empty leaves get +inf / -inf).
     """
     n = xyz.shape[0]
-    src = np.empty((3, n), xyz.dtype)
-    # v - v is 0 for finite v and NaN for NaN / Inf
     check = 0.0
     for j in range(n):
-        src[0, j] = xyz[j, 0]
-        src[1, j] = xyz[j, 1]
-        src[2, j] = xyz[j, 2]
-        check += ((src[0, j] - src[0, j]) + (src[1, j] - src[1, j]) +
-                  (src[2, j] - src[2, j]))
+        check += ((xyz[j, 0] - xyz[j, 0]) + (xyz[j, 1] - xyz[j, 1]) +
+                  (xyz[j, 2] - xyz[j, 2]))
     if check != 0.0:
         depth = 0  # no tree is built for a cloud with NaN / Inf
-    src_ids = np.arange(n)
-    dst = np.empty((3, n), xyz.dtype)
-    dst_ids = np.empty(n, np.int64)
+    src_ids = np.arange(n).astype(np.int32)
+    dst_ids = np.empty(n, np.int32)
     num_nodes = (1 << (depth + 1)) - 1
     starts = np.empty(num_nodes, np.int64)
     ends = np.empty(num_nodes, np.int64)
@@ -83,36 +79,31 @@ def _build_tree(xyz: np.ndarray, depth: int):
             e = ends[k]
             count = e - s
             split = s + (count >> 1)
-            sx, sy, sz = src[0], src[1], src[2]
-            tx, ty, tz = dst[0], dst[1], dst[2]
             if count >= 2:
                 m = min(_SPLIT_SAMPLE, count)
                 step = count // m
                 widest = -1.0
                 axis = 0
                 for a in range(3):
-                    low = src[a, s]
+                    low = xyz[src_ids[s], a]
                     high = low
                     for t in range(m):
-                        v = src[a, s + t * step]
+                        v = xyz[src_ids[s + t * step], a]
                         low = v if v < low else low
                         high = v if v > high else high
                     if high - low > widest:
                         widest = high - low
                         axis = a
                 for t in range(m):
-                    sample[t] = src[axis, s + t * step]
+                    sample[t] = xyz[src_ids[s + t * step], axis]
                 pivot = np.sort(sample[:m])[m >> 1]
-                key = src[axis]
                 left = s
                 right = e - 1
                 for j in range(s, e):
-                    go_left = np.int64(key[j] < pivot)
+                    i = src_ids[j]
+                    go_left = np.int64(xyz[i, axis] < pivot)
                     p = right + (left - right) * go_left
-                    tx[p] = sx[j]
-                    ty[p] = sy[j]
-                    tz[p] = sz[j]
-                    dst_ids[p] = src_ids[j]
+                    dst_ids[p] = i
                     left += go_left
                     right += go_left - 1
                 if s < left < e:
@@ -120,23 +111,30 @@ def _build_tree(xyz: np.ndarray, depth: int):
                 # else every key equals the pivot: keep the middle split
             else:
                 for j in range(s, e):
-                    tx[j] = sx[j]
-                    ty[j] = sy[j]
-                    tz[j] = sz[j]
                     dst_ids[j] = src_ids[j]
             c = 2 * k + 1
             starts[c] = s
             ends[c] = split
             starts[c + 1] = split
             ends[c + 1] = e
-        src, dst = dst, src
         src_ids, dst_ids = dst_ids, src_ids
+    xs = np.empty(n, xyz.dtype)
+    ys = np.empty(n, xyz.dtype)
+    zs = np.empty(n, xyz.dtype)
+    ids = np.empty(n, np.int64)
+    for j in range(n):
+        i = src_ids[j]
+        xs[j] = xyz[i, 0]
+        ys[j] = xyz[i, 1]
+        zs[j] = xyz[i, 2]
+        ids[j] = i
     lows = np.empty((num_nodes, 3))
     highs = np.empty((num_nodes, 3))
     first_leaf = num_nodes >> 1
+    planes = (xs, ys, zs)
     for k in range(first_leaf, num_nodes):
         for a in range(3):
-            row = src[a, starts[k]:ends[k]]
+            row = planes[a][starts[k]:ends[k]]
             if row.shape[0] == 0:
                 lows[k, a] = np.inf
                 highs[k, a] = -np.inf
@@ -153,8 +151,7 @@ def _build_tree(xyz: np.ndarray, depth: int):
         for a in range(3):
             lows[k, a] = min(lows[2 * k + 1, a], lows[2 * k + 2, a])
             highs[k, a] = max(highs[2 * k + 1, a], highs[2 * k + 2, a])
-    return (check == 0.0, src[0].copy(), src[1].copy(), src[2].copy(),
-            src_ids, starts, ends, lows, highs)
+    return (check == 0.0, xs, ys, zs, ids, starts, ends, lows, highs)
 
 
 @njit(nogil=True, cache=True)
