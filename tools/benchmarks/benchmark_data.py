@@ -199,6 +199,13 @@ def build_dataset(data_root: str, pipeline: list):
                 pipeline=copy.deepcopy(pipeline)))
 
 
+def warm_up(dataset) -> None:
+    """Seed numpy's global state and run the first two samples untimed."""
+    np.random.seed(0)
+    for idx in range(min(2, len(dataset))):
+        dataset[idx]
+
+
 def time_pass(dataset) -> float:
     """CPU seconds per sample of one pass over ``dataset``.
 
@@ -222,21 +229,14 @@ def bench_pipeline(data_root: str, pipeline: list,
         pass.
     """
     with worker_threads():
-        return _bench_pipeline(data_root, pipeline, repeats)
-
-
-def _bench_pipeline(data_root: str, pipeline: list,
-                    repeats: int) -> Tuple[float, Dict[str, float], int]:
-    dataset = build_dataset(data_root, pipeline)
-    record: Dict[str, List[float]] = defaultdict(list)
-    dataset.pipeline.transforms = [
-        TimedTransform(t, record) for t in dataset.pipeline.transforms
-    ]
-    np.random.seed(0)
-    for idx in range(min(2, len(dataset))):  # warm-up
-        dataset[idx]
-    record.clear()
-    per_pass = [time_pass(dataset) for _ in range(repeats)]
+        dataset = build_dataset(data_root, pipeline)
+        record: Dict[str, List[float]] = defaultdict(list)
+        dataset.pipeline.transforms = [
+            TimedTransform(t, record) for t in dataset.pipeline.transforms
+        ]
+        warm_up(dataset)
+        record.clear()
+        per_pass = [time_pass(dataset) for _ in range(repeats)]
     calls = repeats * len(dataset)
     per_transform = {k: sum(v) / calls for k, v in record.items()}
     return float(np.median(per_pass)), per_transform, len(dataset)
@@ -394,10 +394,8 @@ def measure_pipelines(data_root: str,
             name: build_dataset(data_root, pipeline)
             for name, pipeline in pipelines.items()
         }
-        np.random.seed(0)
-        for dataset in datasets.values():  # warm-up
-            for idx in range(min(2, len(dataset))):
-                dataset[idx]
+        for dataset in datasets.values():
+            warm_up(dataset)
         # the pipelines take turns, pass by pass, so that a drift of the
         # machine's speed during the run reaches all of them alike
         per_pass = defaultdict(list)
